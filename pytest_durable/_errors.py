@@ -1,0 +1,127 @@
+"""The runtime's errors, in the runtime's own words.
+
+Every message a simulated Durable Object can see lives here, so that a change
+of wording is one edit and the tests that pin it point at one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["JsException", "DurableObjectAbort", "js_error"]
+
+
+class JsException(Exception):
+    """A JavaScript error as Python code sees it (``pyodide.ffi.JsException``).
+
+    ``str(exc)`` is the JavaScript ``toString()``: ``"<name>: <message>"``.
+    Properties the runtime sets on its errors (``remote``, ``retryable``,
+    ``overloaded``, ``durableObjectReset``) read as attributes, and are absent
+    (``AttributeError``) when the runtime did not set them.
+    """
+
+    def __init__(self, name: str, message: str, **props: Any) -> None:
+        super().__init__(f"{name}: {message}" if message else name)
+        self.name = name
+        self.message = message
+        for key, value in props.items():
+            setattr(self, key, value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        props = {k: v for k, v in vars(self).items() if k not in ("name", "message")}
+        return (_rebuild_js_exception, (self.name, self.message, props))
+
+
+def _rebuild_js_exception(name: str, message: str, props: dict[str, Any]) -> JsException:
+    return JsException(name, message, **props)
+
+
+class DurableObjectAbort(BaseException):
+    """Raised by ``ctx.abort()`` inside the object, as the Python SDK does.
+
+    A ``BaseException``, so that ``except Exception`` in user code does not
+    swallow it.
+    """
+
+
+def js_error(name: str, message: str, **props: Any) -> JsException:
+    return JsException(name, message, **props)
+
+
+def type_error(message: str, **props: Any) -> JsException:
+    return JsException("TypeError", message, **props)
+
+
+def range_error(message: str, **props: Any) -> JsException:
+    return JsException("RangeError", message, **props)
+
+
+def error(message: str, **props: Any) -> JsException:
+    return JsException("Error", message, **props)
+
+
+# -- namespace and ids -------------------------------------------------------
+
+INVALID_ID = "Invalid Durable Object ID: must be 64 hex digits"
+ID_NOT_FOR_NAMESPACE = "Durable Object ID is not valid for this namespace."
+JURISDICTION_MISMATCH = (
+    "get called on jurisdictional subnamespace with an ID from a different jurisdiction"
+)
+UNKNOWN_ROUTING_MODE = "unknown routingMode: {mode}"
+
+# -- RPC and handlers --------------------------------------------------------
+
+RESERVED_METHOD = "'{name}' is a reserved method and cannot be called over RPC."
+METHOD_DOES_NOT_EXIST = "Method {name} does not exist"
+CANNOT_SEND_OVER_RPC = "{type} cannot be sent over RPC."
+AWAITABLE_OVER_RPC = "Awaitable {type} cannot be sent over RPC."
+DATA_CLONE = "{what} could not be cloned."
+RPC_TOO_LARGE = (
+    "Serialized RPC arguments or return values are limited to {limit}, "
+    "but the size of this value was: {size} bytes."
+)
+
+# -- ctx ---------------------------------------------------------------------
+
+ABORT_DEFAULT_REASON = "Application called abort() to reset Durable Object."
+SDK_ABORT_DEFAULT = "Durable Object abort requested"
+BCW_NESTED_TOO_DEEPLY = "blockConcurrencyWhile() calls are nested too deeply."
+
+# -- KV storage --------------------------------------------------------------
+
+KEY_TOO_LARGE = "Keys cannot be larger than {limit} bytes. A key of size {size} was provided."
+VALUE_TOO_LARGE = (
+    "Values cannot be larger than {limit} bytes. A value of size {size} was provided."
+)
+TOO_MANY_KEYS = "Maximum number of key value pairs is {limit}. {count} pairs were provided."
+PUT_UNDEFINED = "put() called with undefined value."
+PUT_BAD_SIGNATURE = (
+    "put() may only be called with a single key-value pair and optional options as "
+    "put(key, value, options) or with multiple key-value pairs and optional options as "
+    "put(entries, options)"
+)
+LIST_START_AND_START_AFTER = "list() cannot be called with both start and startAfter values."
+LIST_LIMIT_NOT_POSITIVE = "List limit must be positive."
+DELETE_ALL_IN_TRANSACTION = "Cannot call deleteAll() within a transaction"
+TXN_ROLLED_BACK = "Cannot {op}() on rolled back transaction"
+TXN_ALREADY_COMMITTED = (
+    "Cannot call {op}() on transaction that has already committed: "
+    "did you move `txn` outside of the closure?"
+)
+NOT_BACKED_BY_SQL = "Durable Object is not backed by SQL."
+SQL_NOT_AVAILABLE = (
+    "This Durable Object is not backed by SQLite storage, so the SQL API is not "
+    "available. SQL can be enabled on a new Durable Object class by using the "
+    "`new_sqlite_classes` instead of `new_classes` under `[[migrations]]` in your "
+    "wrangler.toml"
+)
+SYNC_KV_NOT_AVAILABLE = (
+    "The storage.kv (synchronous KV) API is only available for SQLite-backed "
+    "Durable Objects"
+)
+
+# -- fetch -------------------------------------------------------------------
+
+BODY_ALREADY_USED = "Response body is already used"
+REQUEST_BODY_ALREADY_USED = "Body already used"
+FETCH_INVALID_URL = "Fetch API cannot load: {url}"

@@ -1,0 +1,278 @@
+"""Namespaces, stubs and RPC.
+
+``Namespace`` is the runtime's ``DurableObjectNamespace`` (the binding on
+``env``): it makes ids and stubs and keeps an ``ObjectHost`` per id.
+``DurableObjectStub`` is the runtime's stub. ``NamespaceWrapper`` and
+``StubWrapper`` are what Python code holds of them, as the SDK wraps them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from . import _errors
+from ._compat import Compat
+from ._errors import JsException
+from ._http import JsRequest, JsResponse, Request
+from ._ids import DurableObjectId, IdFactory
+from ._js import (
+    NULL,
+    UNDEFINED,
+    HostObject,
+    JsArray,
+    JsFunction,
+    JsObject,
+    serialized_size,
+    structured_clone,
+    to_js_string,
+)
+from ._objects import Instance, ObjectHost
+from ._pyodide import JsPromise, JsProxy, from_js, to_js_implicit
+from ._rpc import BindingWrapper, python_from_rpc, python_to_rpc
+
+if TYPE_CHECKING:
+    from ._simulation import Simulation
+
+__all__ = ["Namespace", "DurableObjectStub", "NamespaceWrapper", "StubWrapper"]
+
+JURISDICTIONS: Final = ("eu", "us", "fedramp", "fedramp-high")
+LOCATION_HINTS: Final = (
+    "wnam", "enam", "sam", "weur", "eeur", "apac", "apac-ne", "apac-se", "oc", "afr", "me",
+)
+RESERVED_NAMES: Final = frozenset(
+    {"fetch", "connect", "alarm", "webSocketMessage", "webSocketClose", "webSocketError",
+     "dup", "constructor"}
+)
+MAX_RPC_MESSAGE_SIZE: Final = 32 * 1024 * 1024
+HANDLERS: Final = ("fetch", "alarm", "webSocketMessage", "webSocketClose", "webSocketError")
+
+
+class Namespace(HostObject):
+    """``DurableObjectNamespace``: one binding's objects."""
+
+    js_class = "DurableObjectNamespace"
+    js_members = frozenset(
+        {"idFromName", "newUniqueId", "idFromString", "get", "getByName", "jurisdiction"}
+    )
+
+    def __init__(
+        self,
+        simulation: Simulation,
+        binding: str,
+        cls: type,
+        *,
+        compat: Compat,
+        unique_key: str,
+        jurisdiction: str | None = None,
+        parent: Namespace | None = None,
+    ) -> None:
+        self.simulation = simulation
+        self.binding = binding
+        self.cls = cls
+        self.compat = compat
+        self.unique_key = unique_key
+        self.jurisdiction_name = jurisdiction
+        self._ids = IdFactory(unique_key)
+        self.hosts: dict[str, ObjectHost] = parent.hosts if parent is not None else {}
+        self._root = parent or self
+
+    # -- the JavaScript API
+
+    def idFromName(self, name: Any) -> DurableObjectId:
+        return self._ids.from_name(to_js_string(name), self.jurisdiction_name)
+
+    def newUniqueId(self, options: Any = UNDEFINED) -> DurableObjectId:
+        jurisdiction = _option(options, "jurisdiction")
+        if jurisdiction is None:
+            jurisdiction = self.jurisdiction_name
+        else:
+            _check_jurisdiction(jurisdiction)
+        return self._ids.unique(jurisdiction)
+
+    def idFromString(self, text: Any) -> DurableObjectId:
+        return self._ids.from_string(to_js_string(text), self.jurisdiction_name)
+
+    def get(self, object_id: Any, options: Any = UNDEFINED) -> DurableObjectStub:
+        if not isinstance(object_id, DurableObjectId):
+            raise _errors.type_error(
+                "Failed to execute 'get' on 'DurableObjectNamespace': parameter 1 is not of "
+                "type 'DurableObjectId'."
+            )
+        if self.jurisdiction_name is not None and object_id.jurisdiction != self.jurisdiction_name:
+            raise _errors.type_error(_errors.JURISDICTION_MISMATCH)
+        _check_get_options(options)
+        return DurableObjectStub(self._root.host_for(object_id), object_id)
+
+    def getByName(self, name: Any, options: Any = UNDEFINED) -> DurableObjectStub:
+        return self.get(self.idFromName(name), options)
+
+    def jurisdiction(self, name: Any) -> Namespace:
+        jurisdiction = to_js_string(name)
+        _check_jurisdiction(jurisdiction)
+        return Namespace(
+            self.simulation, self.binding, self.cls, compat=self.compat,
+            unique_key=self.unique_key, jurisdiction=jurisdiction, parent=self._root,
+        )
+
+    # -- the simulator's side
+
+    def host_for(self, object_id: DurableObjectId) -> ObjectHost:
+        host = self.hosts.get(object_id.hex)
+        if host is None:
+            host = self.hosts[object_id.hex] = ObjectHost(self, object_id)
+        return host
+
+    def env_proxy(self) -> Any:
+        return self.simulation.env_wrapper()
+
+    def handler_name(self, handler: str) -> str:
+        """A handler's Python name under this namespace's compatibility date."""
+        if self.compat["python_no_global_handlers"]:
+            return handler
+        return f"on_{handler}"
+
+
+def _check_jurisdiction(name: str) -> None:
+    if name not in JURISDICTIONS:
+        valid = ", ".join(repr(j) for j in JURISDICTIONS)
+        raise _errors.type_error(f"Invalid jurisdiction {name!r}: expected one of {valid}.")
+
+
+def _check_get_options(options: Any) -> None:
+    hint = _option(options, "locationHint")
+    if hint is not None and hint not in LOCATION_HINTS:
+        valid = ", ".join(LOCATION_HINTS)
+        raise _errors.range_error(f"unknown locationHint: {hint} (valid hints: {valid})")
+    mode = _option(options, "routingMode")
+    if mode is not None and mode != "primary-only":
+        raise _errors.range_error(_errors.UNKNOWN_ROUTING_MODE.format(mode=mode))
+
+
+def _option(options: Any, name: str) -> Any:
+    if isinstance(options, JsObject):
+        value = options.props.get(name, UNDEFINED)
+        return None if value is UNDEFINED or value is NULL else value
+    return None
+
+
+class DurableObjectStub(HostObject):
+    """The runtime's stub: ``fetch``, ``id``, ``name`` and any RPC method."""
+
+    js_class = "DurableObject"
+    js_members = frozenset({"fetch", "id", "name"})
+
+    def __init__(self, host: ObjectHost, object_id: DurableObjectId) -> None:
+        self._host = host
+        self.id = object_id
+        self.name = object_id.name
+        self._bound: list[Instance | None] = [None]
+
+    def js_get(self, name: str) -> Any:
+        """Every other property is an RPC method."""
+        return JsFunction(lambda *args: self._call(name, args), name)
+
+    def fetch(self, input: Any, init: Any = UNDEFINED) -> JsPromise:
+        try:
+            request = JsRequest.construct(input, init)
+        except JsException as exc:
+            return JsPromise.reject(exc)
+        host = self._host
+        name = host.namespace.handler_name("fetch")
+
+        async def handle(obj: Any) -> Any:
+            method = getattr(obj, name, None)
+            if not callable(method):
+                raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
+            result = relaxed_call(method, Request(JsProxy(request)))
+            if inspect.isawaitable(result):
+                result = await result
+            response = to_js_implicit(python_to_rpc(result))
+            if not isinstance(response, JsResponse):
+                raise _errors.type_error(
+                    "Incorrect type for Promise: the Promise did not resolve to 'Response'."
+                )
+            return response
+
+        return self._dispatch(handle)
+
+    def _call(self, name: str, args: tuple[Any, ...]) -> JsPromise:
+        if name in RESERVED_NAMES:
+            raise _errors.type_error(_errors.RESERVED_METHOD.format(name=name))
+        sent = _transfer(JsArray(args))
+
+        async def handle(obj: Any) -> Any:
+            method = getattr(obj, name, None)
+            if not callable(method):
+                raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
+            result = method(*(python_from_rpc(from_js(a)) for a in sent.items))
+            if inspect.isawaitable(result):
+                result = await result
+            return _transfer(to_js_implicit(python_to_rpc(result)))
+
+        return self._dispatch(handle)
+
+    def _dispatch(self, handle: Callable[[Any], Any]) -> JsPromise:
+        task = asyncio.ensure_future(self._host.deliver(self._bound, handle))
+        return JsPromise(task)
+
+
+def _transfer(value: Any) -> Any:
+    """Serialize and deserialize a value crossing RPC, with its size limit."""
+    clone = structured_clone(value)
+    size = serialized_size(clone)
+    if size > MAX_RPC_MESSAGE_SIZE:
+        raise _errors.error(_errors.RPC_TOO_LARGE.format(limit="32MiB", size=size))
+    return clone
+
+
+def relaxed_call(fn: Callable[..., Any], *args: Any) -> Any:
+    """``pyodide.code.relaxed_call``: drop positional arguments the function
+    does not take."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return fn(*args)
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return fn(*args)
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return fn(*args[: len(positional)])
+
+
+# -- the Python side -------------------------------------------------------------
+
+
+class StubWrapper(BindingWrapper):
+    """The SDK's ``_FetcherWrapper``: a stub as Python code holds it."""
+
+    def fetch(self, *args: Any, **kwargs: Any) -> Any:
+        from ._shims.workers import fetch
+
+        return fetch(*args, fetcher=self._binding.fetch, **kwargs)
+
+
+class NamespaceWrapper:
+    """The SDK's ``_DurableObjectNamespaceWrapper``: ``get``, ``getByName``
+    and ``jurisdiction`` wrap their results; everything else is raw."""
+
+    def __init__(self, binding: JsProxy) -> None:
+        self._binding = binding
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._binding, name)
+
+    def get(self, *args: Any, **kwargs: Any) -> StubWrapper:
+        return StubWrapper(self._binding.get(*args, **kwargs))
+
+    def getByName(self, *args: Any, **kwargs: Any) -> StubWrapper:
+        return StubWrapper(self._binding.getByName(*args, **kwargs))
+
+    def jurisdiction(self, *args: Any, **kwargs: Any) -> NamespaceWrapper:
+        return NamespaceWrapper(self._binding.jurisdiction(*args, **kwargs))
+
+    def __repr__(self) -> str:
+        namespace: Namespace = self._binding._js
+        return f"<DurableObjectNamespace {namespace.binding} of {namespace.cls.__qualname__}>"
+

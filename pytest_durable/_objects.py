@@ -1,0 +1,346 @@
+"""One Durable Object: its durable state, its live instance and ``ctx``.
+
+``ObjectHost`` outlives instances: it keeps the storage of one id and builds
+an instance of the class on the first event after start, hibernation,
+eviction or reset. Events reach the instance through ``ObjectHost.deliver``,
+which holds them while a ``blockConcurrencyWhile`` callback runs (the input
+lock) and turns what escapes the handler into what the caller sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from . import _errors
+from ._errors import DurableObjectAbort, JsException
+from ._js import NULL, UNDEFINED, HostObject, JsDate, JsFunction, PyProxy
+from ._pyodide import JsPromise, JsProxy, from_js, to_js_implicit
+from ._rpc import BindingWrapper
+from ._storage import DurableObjectStorage, DurableObjectTransaction, KvStore
+
+if TYPE_CHECKING:
+    from ._ids import DurableObjectId
+    from ._namespace import Namespace
+
+__all__ = ["ObjectHost", "Instance", "DurableObjectState", "DurableObjectContext"]
+
+MAX_BCW_DEPTH: Final = 64
+
+_bcw_depth: contextvars.ContextVar[int] = contextvars.ContextVar("bcw_depth", default=0)
+
+
+class Instance:
+    """One life of an object, from construction to eviction or reset."""
+
+    def __init__(self, host: ObjectHost) -> None:
+        self.host = host
+        self.state = DurableObjectState(host, self)
+        self.obj: Any = None
+        self.broken: JsException | None = None
+        self.blockers: list[asyncio.Future[Any]] = []
+        self.in_transaction = 0
+
+    def break_with(self, error: JsException) -> None:
+        """Reset the object: this instance is done and ``error`` is what its
+        callers see from now on."""
+        if self.broken is None:
+            self.broken = error
+        if self.host.instance is self:
+            self.host.instance = None
+
+    async def wait_for_input_lock(self) -> None:
+        while self.blockers:
+            blocker = self.blockers[0]
+            await asyncio.wait([blocker])
+            if self.broken is not None:
+                raise self.broken
+
+
+class ObjectHost:
+    """Everything the runtime keeps for one id."""
+
+    def __init__(self, namespace: Namespace, object_id: DurableObjectId) -> None:
+        self.namespace = namespace
+        self.id = object_id
+        self.store = KvStore()
+        self.instance: Instance | None = None
+        self.constructions = 0
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.instance is not None and self.instance.in_transaction > 0
+
+    # -- instances
+
+    def live_instance(self) -> Instance:
+        """The running instance, constructing one if there is none."""
+        if self.instance is None:
+            instance = self.instance = Instance(self)
+            self.constructions += 1
+            self._construct(instance)
+        return self.instance
+
+    def _construct(self, instance: Instance) -> None:
+        cls = self.namespace.cls
+        ctx = DurableObjectContext(JsProxy(instance.state))
+        try:
+            instance.obj = cls(ctx, self.namespace.env_proxy())
+        except DurableObjectAbort:
+            instance.break_with(instance.state.abort_error)
+        except JsException as exc:
+            instance.break_with(_remote(exc))
+        except Exception as exc:
+            instance.break_with(_python_error(exc))
+
+    def evict(self) -> None:
+        """Drop the live instance; storage stays, the next event constructs
+        a new one."""
+        self.instance = None
+
+    # -- events
+
+    async def deliver(
+        self, bound: list[Instance | None], handler: Callable[[Any], Awaitable[Any] | Any]
+    ) -> Any:
+        """Run one event on the live instance and return the handler's result.
+
+        ``bound`` is the caller's stub binding: the instance a stub first
+        reached stays its target, and once that instance is broken every call
+        through the stub fails with the same error.
+        """
+        instance = bound[0]
+        if instance is None or (instance.broken is None and instance is not self.instance):
+            instance = bound[0] = self.live_instance()
+        if instance.broken is not None:
+            raise instance.broken
+        await instance.wait_for_input_lock()
+        try:
+            result = handler(instance.obj)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+        except DurableObjectAbort:
+            instance.break_with(instance.state.abort_error)
+            raise instance.state.abort_error from None
+        except JsException as exc:
+            if instance.broken is not None:
+                raise instance.broken from None
+            raise _remote(exc) from None
+        except Exception as exc:
+            if instance.broken is not None:
+                raise instance.broken from None
+            raise _python_error(exc) from None
+
+    # -- storage hooks
+
+    def on_delete_all(self) -> None:
+        alarms = self.namespace.simulation.alarms
+        if alarms is not None and self.namespace.compat["delete_all_deletes_alarm"]:
+            alarms.delete_alarm(self)
+
+    def run_transaction(self, storage: DurableObjectStorage, closure: Any) -> JsPromise:
+        instance = self.live_instance()
+        txn = DurableObjectTransaction(storage)
+
+        async def run() -> Any:
+            instance.in_transaction += 1
+            try:
+                result = await call_js_callback(closure, txn)
+            except BaseException:
+                txn.undo()
+                raise
+            finally:
+                instance.in_transaction -= 1
+                if txn.state == "open":
+                    txn.state = "committed"
+            return result
+
+        return instance.state.block_concurrency(run())
+
+    def get_alarm(self) -> Any:
+        return self._alarms().get_alarm(self)
+
+    def set_alarm(self, scheduled_time: Any) -> Any:
+        if isinstance(scheduled_time, JsDate):
+            ms = scheduled_time.ms
+        elif isinstance(scheduled_time, float):
+            ms = scheduled_time
+        else:
+            raise _errors.type_error(
+                "Failed to execute 'setAlarm' on 'DurableObjectStorage': parameter 1 is not of "
+                "type 'Date'."
+            )
+        if ms <= 0:
+            raise _errors.type_error("setAlarm() cannot be called with an alarm time <= 0")
+        self._alarms().set_alarm(self, ms)
+        return UNDEFINED
+
+    def delete_alarm(self) -> Any:
+        self._alarms().delete_alarm(self)
+        return UNDEFINED
+
+    def _alarms(self) -> Any:
+        alarms = self.namespace.simulation.alarms
+        if alarms is None:
+            raise NotImplementedError("alarms are not modelled by this simulation")
+        return alarms
+
+
+class DurableObjectState(HostObject):
+    """``ctx`` as JavaScript holds it (``DurableObjectState``)."""
+
+    js_class = "DurableObjectState"
+    js_members = frozenset(
+        {"id", "storage", "waitUntil", "blockConcurrencyWhile", "abort", "props", "exports",
+         "container", "facets", "acceptWebSocket", "getWebSockets", "getTags",
+         "setWebSocketAutoResponse", "getWebSocketAutoResponse",
+         "getWebSocketAutoResponseTimestamp", "setHibernatableWebSocketEventTimeout",
+         "getHibernatableWebSocketEventTimeout"}
+    )
+
+    def __init__(self, host: ObjectHost, instance: Instance) -> None:
+        self._host = host
+        self._instance = instance
+        self.id = host.id
+        self.storage = DurableObjectStorage(host.store, host)
+        self.props = UNDEFINED
+        self.container = NULL
+        self.abort_error = JsException("Error", _errors.ABORT_DEFAULT_REASON, durableObjectReset=True)
+        self.wait_until_tasks: list[asyncio.Future[Any]] = []
+
+    @property
+    def exports(self) -> Any:
+        raise NotImplementedError("ctx.exports is not modelled by pytest-durable")
+
+    @property
+    def facets(self) -> Any:
+        raise NotImplementedError("ctx.facets is not modelled by pytest-durable")
+
+    def waitUntil(self, promise: Any) -> Any:
+        awaitable = _awaitable_of(promise)
+        if awaitable is not None:
+            self.wait_until_tasks.append(asyncio.ensure_future(awaitable))
+        return UNDEFINED
+
+    def blockConcurrencyWhile(self, callback: Any) -> JsPromise:
+        depth = _bcw_depth.get()
+        if depth >= MAX_BCW_DEPTH:
+            return JsPromise.reject(_errors.error(_errors.BCW_NESTED_TOO_DEEPLY))
+
+        async def run() -> Any:
+            _bcw_depth.set(depth + 1)
+            return await call_js_callback(callback)
+
+        return self.block_concurrency(run())
+
+    def block_concurrency(self, work: Awaitable[Any]) -> JsPromise:
+        """Run ``work`` holding the input lock: no event reaches the object
+        until it is done. If it fails, the object is reset."""
+        instance = self._instance
+        task = asyncio.ensure_future(work)
+        instance.blockers.append(task)
+        settled: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def done(finished: asyncio.Future[Any]) -> None:
+            instance.blockers.remove(finished)
+            if finished.cancelled():
+                settled.cancel()
+                return
+            error = finished.exception()
+            if error is None:
+                settled.set_result(to_js_implicit(finished.result()))
+            elif isinstance(error, DurableObjectAbort):
+                instance.break_with(self.abort_error)
+            else:
+                instance.break_with(
+                    _remote(error) if isinstance(error, JsException) else _python_error(error)
+                )
+                # The promise inside the object is deliberately never settled.
+
+        task.add_done_callback(done)
+        return JsPromise(settled)
+
+    def abort(self, reason: Any = UNDEFINED, options: Any = UNDEFINED) -> Any:
+        message = _errors.ABORT_DEFAULT_REASON if reason is UNDEFINED else str(from_js(reason))
+        self.abort_error = JsException("Error", message, durableObjectReset=True)
+        self._instance.break_with(self.abort_error)
+        return UNDEFINED
+
+    def __getattr__(self, name: str) -> Any:
+        if name in type(self).js_members:
+            raise NotImplementedError(f"ctx.{name} is not modelled by pytest-durable yet")
+        raise AttributeError(name)
+
+
+class DurableObjectContext:
+    """The SDK's ``DurableObjectContext``: raw JavaScript members, except
+    ``storage`` (wrapped) and ``abort`` (raises ``DurableObjectAbort``)."""
+
+    def __init__(self, ctx: JsProxy) -> None:
+        self._ctx = ctx
+
+    def __getattr__(self, name: str) -> Any:
+        result = getattr(self._ctx, name)
+        if name == "storage":
+            result = BindingWrapper(result)
+        setattr(self, name, result)
+        return result
+
+    def abort(self, reason: str | None = None) -> None:
+        state: DurableObjectState = self._ctx._js
+        state.abort(UNDEFINED if reason is None else reason)
+        raise DurableObjectAbort(reason or _errors.SDK_ABORT_DEFAULT)
+
+
+# -- calling into Python and turning failures into what callers see ----------------
+
+
+async def call_js_callback(callback: Any, *args: Any) -> Any:
+    """Call a JavaScript function value (usually a Python function that
+    crossed as a PyProxy) with JavaScript ``args``; returns the Python result."""
+    if isinstance(callback, PyProxy) and callable(callback.obj):
+        result = callback.obj(*(from_js(a) for a in args))
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+    if isinstance(callback, JsFunction):
+        result = callback.fn(*args)
+        if isinstance(result, JsPromise):
+            return await _wait(result)
+        return from_js(result)
+    raise _errors.type_error("parameter 1 is not of type 'Function'.")
+
+
+async def _wait(promise: JsPromise) -> Any:
+    return await JsProxy(promise)
+
+
+def _awaitable_of(value: Any) -> Awaitable[Any] | None:
+    if isinstance(value, JsPromise):
+        return _wait(value)
+    if isinstance(value, PyProxy) and inspect.isawaitable(value.obj):
+        awaitable: Awaitable[Any] = value.obj
+        return awaitable
+    return None
+
+
+def _remote(exc: JsException) -> JsException:
+    """A JavaScript error thrown in the object, as its caller receives it."""
+    props = {k: v for k, v in vars(exc).items() if k not in ("name", "message")}
+    props["remote"] = True
+    return JsException(exc.name, exc.message, **props)
+
+
+def _python_error(exc: BaseException) -> JsException:
+    """A Python exception escaping the object becomes a ``PythonError``
+    whose message is the formatted traceback; across RPC it arrives as an
+    ``Error`` with the name folded into the message."""
+    text = "".join(traceback.format_exception(exc)).rstrip()
+    error = JsException("Error", f"PythonError: {text}", remote=True)
+    error.__cause__ = exc
+    return error

@@ -1,0 +1,7 @@
+"""``pyodide.code``."""
+
+from __future__ import annotations
+
+from .._namespace import relaxed_call
+
+__all__ = ["relaxed_call"]

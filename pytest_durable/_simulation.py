@@ -1,0 +1,195 @@
+"""A simulation: one isolated world of Durable Objects.
+
+A ``Simulation`` owns the clock, the compatibility flags, the namespaces and
+their objects, and the ``env`` that Worker code sees. Nothing is shared
+between simulations; the pytest plugin makes one per test. It can be used
+without pytest:
+
+    sim = Simulation()
+    sim.add_namespace("COUNTER", Counter)
+    async with sim:
+        stub = sim.env.COUNTER.getByName("a")
+        ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any
+
+from ._clock import Clock
+from ._compat import Compat
+from ._js import HostObject
+from ._namespace import Namespace, NamespaceWrapper
+from ._pyodide import JsProxy
+from ._shims import install as install_shims
+
+__all__ = ["Simulation", "current_simulation"]
+
+_active: list[Simulation] = []
+
+
+def current_simulation() -> Simulation:
+    """The simulation whose code is running (``js.Date.now()`` asks it)."""
+    if not _active:
+        raise RuntimeError(
+            "no pytest-durable simulation is active: use the durable_env fixture, or "
+            "'async with Simulation():' outside pytest"
+        )
+    return _active[-1]
+
+
+class Simulation:
+    """Namespaces of Durable Objects on one clock."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        compat: Compat | None = None,
+        vars: Mapping[str, Any] | None = None,
+        script_name: str = "worker",
+    ) -> None:
+        self.clock = clock or Clock()
+        self.compat = compat or Compat()
+        self.script_name = script_name
+        self.namespaces: dict[str, Namespace] = {}
+        self.vars: dict[str, Any] = dict(vars or {})
+        self.alarms: Any = None
+        self._env = _Env(self)
+        self._env_wrapper: EnvWrapper | None = None
+        install_shims()
+
+    # -- set-up
+
+    def add_namespace(self, binding: str, cls: type, *, class_name: str | None = None) -> Namespace:
+        """Bind ``cls`` as a Durable Object namespace named ``binding``."""
+        from ._shims.workers import DurableObject
+
+        if not (isinstance(cls, type) and issubclass(cls, DurableObject)):
+            raise TypeError(
+                f"{cls!r} is not a Durable Object class: a Durable Object class must "
+                "subclass workers.DurableObject"
+            )
+        if binding in self.namespaces:
+            raise ValueError(f"binding {binding!r} is already defined")
+        name = class_name or cls.__name__
+        namespace = Namespace(
+            self, binding, cls, compat=self.compat, unique_key=f"{self.script_name}-{name}"
+        )
+        self.namespaces[binding] = namespace
+        return namespace
+
+    # -- what code sees
+
+    @property
+    def env(self) -> EnvWrapper:
+        """``env`` as Worker and Durable Object code receive it."""
+        return self.env_wrapper()
+
+    def env_wrapper(self) -> EnvWrapper:
+        if self._env_wrapper is None:
+            self._env_wrapper = EnvWrapper(JsProxy(self._env))
+        return self._env_wrapper
+
+    def namespace(self, binding: str) -> NamespaceWrapper:
+        wrapper: NamespaceWrapper = getattr(self.env, binding)
+        return wrapper
+
+    def objects(self, binding: str) -> Iterator[Any]:
+        """The hosts of every object of ``binding`` that has been reached."""
+        return iter(self.namespaces[binding].hosts.values())
+
+    # -- running
+
+    def __enter__(self) -> Simulation:
+        _active.append(self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        _active.remove(self)
+
+    async def __aenter__(self) -> Simulation:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.aclose()
+        finally:
+            self.__exit__(exc_type, exc, tb)
+
+    async def aclose(self) -> None:
+        """Give ``waitUntil`` work one turn of the loop, then cancel the rest."""
+        if self._pending():
+            await asyncio.sleep(0)
+        self.cancel_pending()
+
+    def cancel_pending(self) -> None:
+        """Cancel ``waitUntil`` work still running (the test is over)."""
+        for task in self._pending():
+            task.cancel()
+
+    def _pending(self) -> list[asyncio.Future[Any]]:
+        return [
+            task
+            for namespace in self.namespaces.values()
+            for host in namespace.hosts.values()
+            if host.instance is not None
+            for task in host.instance.state.wait_until_tasks
+            if not task.done()
+        ]
+
+
+class _Env(HostObject):
+    """``env`` as JavaScript holds it: the bindings and variables."""
+
+    js_class = "Object"
+
+    def __init__(self, simulation: Simulation) -> None:
+        self._simulation = simulation
+
+    def js_get(self, name: str) -> Any:
+        namespace = self._simulation.namespaces.get(name)
+        if namespace is not None:
+            return namespace
+        if name in self._simulation.vars:
+            return self._simulation.vars[name]
+        raise AttributeError(name)
+
+    def js_own_props(self) -> dict[str, Any]:
+        props: dict[str, Any] = dict(self._simulation.namespaces)
+        props.update(self._simulation.vars)
+        return props
+
+
+class EnvWrapper:
+    """The SDK's ``_EnvWrapper``: Durable Object namespaces come wrapped."""
+
+    def __init__(self, env: JsProxy) -> None:
+        self._env = env
+
+    def __getattr__(self, name: str) -> Any:
+        binding = getattr(self._env, name)
+        if isinstance(binding, JsProxy) and isinstance(binding._js, Namespace):
+            binding = NamespaceWrapper(binding)
+        setattr(self, name, binding)
+        return binding
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._env._js.js_own_props())
+
+    def __repr__(self) -> str:
+        return f"<env {', '.join(self.__dir__())}>"
+
