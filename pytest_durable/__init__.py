@@ -8,8 +8,22 @@ from __future__ import annotations
 
 from ._clock import Clock
 from ._compat import Compat
+from ._alarms import AlarmHistory, AlarmRun
 from ._errors import DurableObjectAbort, JsException
+from ._loop import DurableEventLoop
 from ._shims import install
 from ._simulation import Simulation
+from ._timecontrol import TimeControl
 
-__all__ = ["Clock", "Compat", "DurableObjectAbort", "JsException", "Simulation", "install"]
+__all__ = [
+    "AlarmHistory",
+    "AlarmRun",
+    "Clock",
+    "Compat",
+    "DurableEventLoop",
+    "DurableObjectAbort",
+    "JsException",
+    "Simulation",
+    "TimeControl",
+    "install",
+]

@@ -1,50 +1,128 @@
 """The one clock of a simulation.
 
 Everything that reads time in the simulator (``js.Date.now()``, alarm times,
-auto-response timestamps) asks the ``Clock`` of its simulation, never
-``time.time()`` directly. A fake clock moves only when told to and never
-backwards; a real clock follows the wall clock.
+the event loop of a test, and under the fake clock ``time.time()`` and
+``datetime.now()`` through freezegun) asks the ``Clock`` of its simulation.
+A fake clock moves only when told to, or when everything is waiting for a
+later time, and never backwards; a real clock follows the wall clock.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import random
 import time
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-__all__ = ["Clock", "ClockMode", "CLOCK_MODES"]
+__all__ = ["Clock", "ClockMode", "CLOCK_MODES", "DEFAULT_START"]
 
 ClockMode = Literal["fake", "real"]
 CLOCK_MODES: Final = ("fake", "real")
 
+DEFAULT_START: Final = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
+"""Where a fake clock starts unless told otherwise: the same instant every
+run, so that tests are reproducible."""
+
+RETRY_JITTER_FACTOR: Final = 0.25
+"""Production adds up to this fraction of each alarm retry delay at random."""
+
 
 class Clock:
-    """Milliseconds since the epoch, fake or real."""
+    """Milliseconds since the epoch, fake or real.
 
-    def __init__(self, mode: ClockMode = "fake", start_ms: float | None = None) -> None:
+    ``jitter`` switches on production-like random extra on alarm retry
+    delays (up to 25 %), reproducible from ``seed``; by default it is off
+    and retry schedules are exact.
+    """
+
+    def __init__(
+        self,
+        mode: ClockMode = "fake",
+        start: _dt.datetime | float | None = None,
+        *,
+        jitter: bool = False,
+        seed: int | str | None = None,
+    ) -> None:
         if mode not in CLOCK_MODES:
             raise ValueError(
                 f"unknown clock mode {mode!r}: expected one of {', '.join(map(repr, CLOCK_MODES))}"
             )
         self.mode: ClockMode = mode
-        self._fake_ms = float(start_ms if start_ms is not None else _wall_ms())
+        self._fake_ms = _start_ms(start)
+        self.origin_ms = self._fake_ms
+        """Where the event loop's time counts from under this clock: loop
+        times stay small, so float rounding never hides a due timer."""
+        self.jitter = jitter
+        self._random = random.Random(seed)
+        self._freezer: Any = None
+        self._frozen: Any = None
+
+    @property
+    def is_fake(self) -> bool:
+        return self.mode == "fake"
 
     def now_ms(self) -> float:
         """The current time, in whole milliseconds, as ``Date.now()`` gives it."""
+        return float(int(self.precise_ms()))
+
+    def precise_ms(self) -> float:
         if self.mode == "real":
-            return float(int(_wall_ms()))
-        return float(int(self._fake_ms))
+            return time.time() * 1000
+        return self._fake_ms
 
     def set_ms(self, ms: float) -> None:
         """Move a fake clock forward to ``ms``."""
         if self.mode != "fake":
-            raise RuntimeError("only a fake clock can be moved; this clock is real")
+            raise RuntimeError("the real clock cannot be moved; use --durable-clock=fake")
         if ms < self._fake_ms:
             raise ValueError(
-                f"the clock cannot go backwards: it reads {self._fake_ms!r} ms and was "
-                f"asked to move to {ms!r} ms"
+                f"the clock cannot go backwards: it reads {_iso(self._fake_ms)} and was "
+                f"asked to move to {_iso(ms)}"
             )
         self._fake_ms = float(ms)
+        if self._frozen is not None:
+            self._frozen.move_to(_dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc))
+
+    def retry_extra(self, delay_ms: float) -> float:
+        """The random extra on one alarm retry delay (0 unless jitter is on)."""
+        if not self.jitter:
+            return 0.0
+        return delay_ms * RETRY_JITTER_FACTOR * self._random.random()
+
+    # -- freezegun: time.time() and datetime.now() follow a fake clock
+
+    def freeze(self) -> None:
+        if self.mode != "fake" or self._freezer is not None:
+            return
+        from freezegun import freeze_time
+
+        moment = _dt.datetime.fromtimestamp(self._fake_ms / 1000, tz=_dt.timezone.utc)
+        self._freezer = freeze_time(moment, real_asyncio=True)
+        self._frozen = self._freezer.start()
+
+    def unfreeze(self) -> None:
+        if self._freezer is not None:
+            self._freezer.stop()
+            self._freezer = self._frozen = None
+
+    def __repr__(self) -> str:
+        return f"Clock({self.mode!r}, now={_iso(self.precise_ms())})"
 
 
-def _wall_ms() -> float:
-    return time.time() * 1000
+def _start_ms(start: _dt.datetime | float | None) -> float:
+    if start is None:
+        return DEFAULT_START.timestamp() * 1000
+    if isinstance(start, _dt.datetime):
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=_dt.timezone.utc)
+        return start.timestamp() * 1000
+    if isinstance(start, (int, float)) and not isinstance(start, bool):
+        return float(start)
+    raise TypeError(
+        f"clock start {start!r} is not a time: give a datetime or milliseconds since the epoch"
+    )
+
+
+def _iso(ms: float) -> str:
+    moment = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -19,9 +19,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
 
-__all__ = ["ConfigError", "WranglerConfig", "Binding", "find_config", "load_config", "Project"]
+__all__ = ["Binding", "ConfigError", "Project", "WranglerConfig", "find_config", "load_config"]
 
-CONFIG_NAMES: Final = ("wrangler.toml", "wrangler.jsonc", "wrangler.json")
+# In wrangler's order: in one folder, wrangler.json wins over .jsonc over .toml.
+CONFIG_NAMES: Final = ("wrangler.json", "wrangler.jsonc", "wrangler.toml")
 
 
 class ConfigError(ValueError):
@@ -155,13 +156,21 @@ class Project:
         main = self.config.main
         assert main is not None
         if not main.is_file():
-            raise ConfigError(f"{self.config.path}: 'main' names {main}, which does not exist")
+            raise ConfigError(
+                f"{self.config.path}: 'main' names {main}, which does not exist; set 'main' "
+                f"to the Worker's Python module, relative to {self.config.path.name}"
+            )
         if main.suffix != ".py":
             raise ConfigError(
                 f"{self.config.path}: 'main' names {main.name}, which is not a Python module; "
                 "pytest-durable runs Python Workers"
             )
         return import_module_file(main)
+
+    def activate(self) -> None:
+        """Make this project's main module the one its name imports."""
+        if self.module is not None and self.config.main is not None:
+            self.module = import_module_file(self.config.main, reuse=self.module)
 
     def resolve(self, binding: Binding) -> type:
         """The class a binding names, checked."""
@@ -176,9 +185,10 @@ class Project:
             raise ConfigError(f"{where} needs 'main', the module that defines {binding.class_name}")
         cls = getattr(self.module, binding.class_name, None)
         if cls is None:
+            known = ", ".join(_durable_object_names(self.module)) or "none"
             raise ConfigError(
                 f"{where} names class {binding.class_name!r}, but {self.config.main} defines "
-                "no such class"
+                f"no such class; its Durable Object classes are: {known}"
             )
         check_durable_object(cls, f"{where} names {binding.class_name!r}")
         return cls  # type: ignore[no-any-return]
@@ -194,18 +204,34 @@ def check_durable_object(cls: Any, context: str) -> None:
         )
 
 
-def import_module_file(path: Path) -> ModuleType:
+def _durable_object_names(module: ModuleType) -> list[str]:
+    from ._shims.workers import DurableObject
+
+    return sorted(
+        name
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, DurableObject)
+        and value is not DurableObject
+    )
+
+
+def import_module_file(path: Path, reuse: ModuleType | None = None) -> ModuleType:
     """Import ``path`` under its own name with its folder importable, as the
     runtime imports the main module. A module of that name loaded from
     another file (another project's) is replaced."""
     folder = str(path.parent.resolve())
     name = path.stem
     loaded = sys.modules.get(name)
-    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == path.resolve():
+    loaded_from = getattr(loaded, "__file__", None)
+    if loaded is not None and loaded_from and Path(loaded_from).resolve() == path.resolve():
         return loaded
     if folder in sys.path:
         sys.path.remove(folder)
     sys.path.insert(0, folder)
+    if reuse is not None:
+        sys.modules[name] = reuse
+        return reuse
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ConfigError(f"{path}: cannot be imported as a Python module")

@@ -19,15 +19,16 @@ from typing import TYPE_CHECKING, Any, Final
 from . import _errors
 from ._errors import DurableObjectAbort, JsException
 from ._js import NULL, UNDEFINED, HostObject, JsDate, JsFunction, PyProxy
-from ._pyodide import JsPromise, JsProxy, from_js, to_js_implicit
+from ._pyodide import JsPromise, JsPromiseProxy, JsProxy, from_js, to_js_implicit
 from ._rpc import BindingWrapper
 from ._storage import DurableObjectStorage, DurableObjectTransaction, KvStore
 
 if TYPE_CHECKING:
+    from ._alarms import AlarmScheduler
     from ._ids import DurableObjectId
     from ._namespace import Namespace
 
-__all__ = ["ObjectHost", "Instance", "DurableObjectState", "DurableObjectContext"]
+__all__ = ["DurableObjectContext", "DurableObjectState", "Instance", "ObjectHost"]
 
 MAX_BCW_DEPTH: Final = 64
 
@@ -44,14 +45,36 @@ class Instance:
         self.broken: JsException | None = None
         self.blockers: list[asyncio.Future[Any]] = []
         self.in_transaction = 0
+        self._reset: asyncio.Future[JsException] | None = None
 
     def break_with(self, error: JsException) -> None:
         """Reset the object: this instance is done and ``error`` is what its
-        callers see from now on."""
+        callers see from now on, including those whose events are running."""
         if self.broken is None:
             self.broken = error
         if self.host.instance is self:
             self.host.instance = None
+        if self._reset is not None and not self._reset.done():
+            self._reset.set_result(self.broken)
+
+    async def unless_reset(self, work: Awaitable[Any]) -> Any:
+        """Await ``work``; if the object is reset first, cancel it and raise
+        the reset's error."""
+        if self._reset is None:
+            self._reset = asyncio.get_running_loop().create_future()
+            if self.broken is not None:
+                self._reset.set_result(self.broken)
+        reset = self._reset
+        task = asyncio.ensure_future(work)
+        try:
+            await asyncio.wait([task, reset], return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if task.done():
+            return task.result()
+        task.cancel()
+        raise reset.result()
 
     async def wait_for_input_lock(self) -> None:
         while self.blockers:
@@ -122,7 +145,7 @@ class ObjectHost:
         try:
             result = handler(instance.obj)
             if inspect.isawaitable(result):
-                result = await result
+                result = await instance.unless_reset(result)
             return result
         except DurableObjectAbort:
             instance.break_with(instance.state.abort_error)
@@ -139,9 +162,8 @@ class ObjectHost:
     # -- storage hooks
 
     def on_delete_all(self) -> None:
-        alarms = self.namespace.simulation.alarms
-        if alarms is not None and self.namespace.compat["delete_all_deletes_alarm"]:
-            alarms.delete_alarm(self)
+        if self.namespace.compat["delete_all_deletes_alarm"]:
+            self._alarms().delete_alarm(self)
 
     def run_transaction(self, storage: DurableObjectStorage, closure: Any) -> JsPromise:
         instance = self.live_instance()
@@ -184,11 +206,8 @@ class ObjectHost:
         self._alarms().delete_alarm(self)
         return UNDEFINED
 
-    def _alarms(self) -> Any:
-        alarms = self.namespace.simulation.alarms
-        if alarms is None:
-            raise NotImplementedError("alarms are not modelled by this simulation")
-        return alarms
+    def _alarms(self) -> AlarmScheduler:
+        return self.namespace.simulation.alarms
 
 
 class DurableObjectState(HostObject):
@@ -210,7 +229,7 @@ class DurableObjectState(HostObject):
         self.storage = DurableObjectStorage(host.store, host)
         self.props = UNDEFINED
         self.container = NULL
-        self.abort_error = JsException("Error", _errors.ABORT_DEFAULT_REASON, durableObjectReset=True)
+        self.abort_error = _errors.error(_errors.ABORT_DEFAULT_REASON, durableObjectReset=True)
         self.wait_until_tasks: list[asyncio.Future[Any]] = []
 
     @property
@@ -317,7 +336,7 @@ async def call_js_callback(callback: Any, *args: Any) -> Any:
 
 
 async def _wait(promise: JsPromise) -> Any:
-    return await JsProxy(promise)
+    return await JsPromiseProxy(promise)
 
 
 def _awaitable_of(value: Any) -> Awaitable[Any] | None:

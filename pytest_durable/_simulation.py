@@ -19,16 +19,23 @@ from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
+from ._alarms import AlarmScheduler
 from ._clock import Clock
 from ._compat import Compat
 from ._js import HostObject
-from ._namespace import Namespace, NamespaceWrapper
+from ._namespace import DurableObjectStub, Namespace, NamespaceWrapper
+from ._objects import ObjectHost
 from ._pyodide import JsProxy
 from ._shims import install as install_shims
 
 __all__ = ["Simulation", "current_simulation"]
 
 _active: list[Simulation] = []
+
+
+def active_simulation() -> Simulation | None:
+    """The simulation whose code is running, if any."""
+    return _active[-1] if _active else None
 
 
 def current_simulation() -> Simulation:
@@ -57,7 +64,7 @@ class Simulation:
         self.script_name = script_name
         self.namespaces: dict[str, Namespace] = {}
         self.vars: dict[str, Any] = dict(vars or {})
-        self.alarms: Any = None
+        self.alarms = AlarmScheduler(self)
         self._env = _Env(self)
         self._env_wrapper: EnvWrapper | None = None
         install_shims()
@@ -98,6 +105,13 @@ class Simulation:
         wrapper: NamespaceWrapper = getattr(self.env, binding)
         return wrapper
 
+    def host_of(self, stub: Any) -> ObjectHost:
+        """The object a stub (as Python code holds it) reaches."""
+        target = getattr(getattr(stub, "_binding", None), "_js", None)
+        if not isinstance(target, DurableObjectStub):
+            raise TypeError(f"expected a Durable Object stub (ns.get(id)), got {stub!r}")
+        return target._host
+
     def objects(self, binding: str) -> Iterator[Any]:
         """The hosts of every object of ``binding`` that has been reached."""
         return iter(self.namespaces[binding].hosts.values())
@@ -106,6 +120,7 @@ class Simulation:
 
     def __enter__(self) -> Simulation:
         _active.append(self)
+        self.clock.freeze()
         return self
 
     def __exit__(
@@ -114,6 +129,7 @@ class Simulation:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.clock.unfreeze()
         _active.remove(self)
 
     async def __aenter__(self) -> Simulation:
@@ -137,7 +153,8 @@ class Simulation:
         self.cancel_pending()
 
     def cancel_pending(self) -> None:
-        """Cancel ``waitUntil`` work still running (the test is over)."""
+        """Cancel alarms and ``waitUntil`` work still pending (the test is over)."""
+        self.alarms.cancel_all()
         for task in self._pending():
             task.cancel()
 

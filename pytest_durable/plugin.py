@@ -3,9 +3,10 @@ the private modules and never imports pytest."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -13,10 +14,18 @@ from ._clock import CLOCK_MODES, Clock, ClockMode
 from ._compat import Compat
 from ._config import ConfigError, Project, check_durable_object, find_config, load_config
 from ._shims import install as install_shims
+from ._loop import DurableEventLoop
 from ._simulation import EnvWrapper, Simulation
+from ._timecontrol import TimeControl
 from ._namespace import NamespaceWrapper
 
 MARKER_KEYWORDS = ("cls", "binding")
+CLOCK_MARKER_KEYWORDS = ("mode", "start", "jitter", "seed", "leftovers")
+LEFTOVER_POLICIES = ("warn", "fail", "ignore")
+
+
+class DurableLeftoverWarning(UserWarning):
+    """Alarms still pending, or dropped after failing, when a test ended."""
 
 _projects: dict[Path, Project] = {}
 
@@ -42,6 +51,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="",
     )
     parser.addini(
+        "durable_alarm_leftovers",
+        "what to do with alarms pending or dropped at the end of a test: warn (default), "
+        "fail or ignore",
+        default="warn",
+    )
+    parser.addini(
+        "durable_clock_jitter",
+        "add production-like random extra (up to 25%) to alarm retry delays: false (default) "
+        "or true",
+        type="bool",
+        default=False,
+    )
+    parser.addini(
         "durable_binding",
         "the Durable Object binding durable_ns gives when the configuration has several",
         default="",
@@ -54,6 +76,17 @@ def pytest_configure(config: pytest.Config) -> None:
         "durable_object(cls=None, *, binding=None): the Durable Object class or binding a "
         "test's durable_ns gives (pytest-durable)",
     )
+    config.addinivalue_line(
+        "markers",
+        "durable_clock(mode=None, *, start=None, jitter=False, seed=None, leftovers=None): "
+        "the test's clock "
+        "(pytest-durable)",
+    )
+    policy = config.getini("durable_alarm_leftovers")
+    if policy not in LEFTOVER_POLICIES:
+        raise pytest.UsageError(
+            f"durable_alarm_leftovers = {policy!r}: use one of {', '.join(LEFTOVER_POLICIES)}"
+        )
     mode = config.getoption("durable_clock") or config.getini("durable_clock")
     if mode not in CLOCK_MODES:
         raise pytest.UsageError(
@@ -68,7 +101,22 @@ def durable_simulation(request: pytest.FixtureRequest) -> Iterator[Simulation]:
     simulation = _build_simulation(request)
     with simulation:
         yield simulation
+        leftovers = simulation.alarms.leftovers()
     simulation.cancel_pending()
+    _report_leftovers(request, leftovers)
+
+
+@pytest.fixture
+def durable_clock(durable_simulation: Simulation) -> TimeControl:
+    """The test's clock: advance it, move it, run alarms, read their history."""
+    return TimeControl(durable_simulation)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    """Run async tests on the loop that follows the simulation's clock (a
+    plain selector loop whenever no fake clock is active)."""
+    return {"durable": DurableEventLoop}
 
 
 @pytest.fixture
@@ -115,8 +163,17 @@ def _marker_args(request: pytest.FixtureRequest) -> dict[str, Any]:
     return args
 
 
-def _project_for(request: pytest.FixtureRequest) -> Project | None:
-    config = request.config
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    """Before a test module is imported, make its project's main module
+    importable, so that ``from entry import MyObject`` in a test works."""
+    if isinstance(collector, pytest.Module):
+        try:
+            _project_at(collector.config, Path(collector.path))
+        except ConfigError:
+            pass  # reported, with the file and key, by the fixture that needs it
+
+
+def _project_at(config: pytest.Config, test_path: Path) -> Project | None:
     named = config.getoption("durable_config") or config.getini("durable_config")
     if named:
         path = Path(named)
@@ -124,26 +181,30 @@ def _project_for(request: pytest.FixtureRequest) -> Project | None:
             base = Path.cwd() if config.getoption("durable_config") else config.rootpath
             path = base / path
     else:
-        found = find_config(Path(request.node.path), stop=config.rootpath)
+        found = find_config(test_path, stop=config.rootpath)
         if found is None:
             return None
         path = found
     path = path.resolve()
     project = _projects.get(path)
     if project is None:
-        try:
-            project = _projects[path] = Project(load_config(path))
-        except ConfigError as exc:
-            _fail(request, str(exc))
+        project = _projects[path] = Project(load_config(path))
+    elif project.module is not None:
+        project.activate()
     return project
+
+
+def _project_for(request: pytest.FixtureRequest) -> Project | None:
+    try:
+        return _project_at(request.config, Path(request.node.path))
+    except ConfigError as exc:
+        _fail(request, str(exc))
 
 
 def _build_simulation(request: pytest.FixtureRequest) -> Simulation:
     marker = _marker_args(request)
     project = _project_for(request)
-    mode: ClockMode = request.config.getoption("durable_clock") or request.config.getini(
-        "durable_clock"
-    )
+    clock = _build_clock(request)
     if project is not None:
         cfg = project.config
         try:
@@ -151,7 +212,7 @@ def _build_simulation(request: pytest.FixtureRequest) -> Simulation:
         except ValueError as exc:
             _fail(request, f"{cfg.path}: {exc}")
         simulation = Simulation(
-            clock=Clock(mode), compat=compat, vars=cfg.vars, script_name=cfg.name
+            clock=clock, compat=compat, vars=cfg.vars, script_name=cfg.name
         )
         for binding in cfg.bindings:
             try:
@@ -160,42 +221,95 @@ def _build_simulation(request: pytest.FixtureRequest) -> Simulation:
                 _fail(request, str(exc))
             simulation.add_namespace(binding.name, cls, class_name=binding.class_name)
     else:
-        simulation = Simulation(clock=Clock(mode))
-    cls = marker.get("cls")
-    if cls is not None:
+        simulation = Simulation(clock=clock)
+    marked = marker.get("cls")
+    if marked is not None:
         try:
-            check_durable_object(cls, f"@pytest.mark.durable_object names {cls!r}")
+            check_durable_object(marked, f"@pytest.mark.durable_object names {marked!r}")
         except ConfigError as exc:
             _fail(request, str(exc))
-        bound = [b for b, ns in simulation.namespaces.items() if ns.cls is cls]
+        bound = [b for b, ns in simulation.namespaces.items() if ns.cls is marked]
         if not bound:
-            binding = marker.get("binding") or cls.__name__
-            if binding in simulation.namespaces:
+            name = marker.get("binding") or marked.__name__
+            if name in simulation.namespaces:
                 _fail(
                     request,
-                    f"@pytest.mark.durable_object: binding {binding!r} is already bound to "
-                    f"{simulation.namespaces[binding].cls.__qualname__}; choose another binding",
+                    f"@pytest.mark.durable_object: binding {name!r} is already bound to "
+                    f"{simulation.namespaces[name].cls.__qualname__}; choose another binding",
                 )
-            simulation.add_namespace(binding, cls)
+            simulation.add_namespace(name, marked)
+    wanted = marker.get("binding")
+    if wanted and wanted not in simulation.namespaces:
+        _fail(request, _no_such_binding(wanted, simulation.namespaces))
     return simulation
+
+
+def _build_clock(request: pytest.FixtureRequest) -> Clock:
+    config = request.config
+    mode: ClockMode = config.getoption("durable_clock") or config.getini("durable_clock")
+    jitter = bool(config.getini("durable_clock_jitter"))
+    start = seed = None
+    marker = request.node.get_closest_marker("durable_clock")
+    if marker is not None:
+        unknown = sorted(set(marker.kwargs) - set(CLOCK_MARKER_KEYWORDS))
+        if unknown or len(marker.args) > 1:
+            _fail(
+                request,
+                f"@pytest.mark.durable_clock takes mode and the keywords start, jitter, seed, "
+                f"leftovers; "
+                f"got {', '.join(unknown) or f'{len(marker.args)} positional arguments'}",
+            )
+        kwargs = dict(marker.kwargs)
+        if marker.args:
+            kwargs["mode"] = marker.args[0]
+        mode = kwargs.get("mode") or mode
+        jitter = bool(kwargs.get("jitter", jitter))
+        start, seed = kwargs.get("start"), kwargs.get("seed")
+    if mode not in CLOCK_MODES:
+        _fail(request, f"@pytest.mark.durable_clock({mode!r}): use one of {', '.join(CLOCK_MODES)}")
+    try:
+        return Clock(mode, start, jitter=jitter, seed=seed)
+    except (TypeError, ValueError) as exc:
+        _fail(request, f"@pytest.mark.durable_clock: {exc}")
+
+
+def _report_leftovers(request: pytest.FixtureRequest, leftovers: list[str]) -> None:
+    policy = request.config.getini("durable_alarm_leftovers")
+    marker = request.node.get_closest_marker("durable_clock")
+    if marker is not None and marker.kwargs.get("leftovers") is not None:
+        policy = marker.kwargs["leftovers"]
+        if policy not in LEFTOVER_POLICIES:
+            _fail(
+                request,
+                f"@pytest.mark.durable_clock(leftovers={policy!r}): use one of "
+                f"{', '.join(LEFTOVER_POLICIES)}",
+            )
+    if not leftovers or policy == "ignore":
+        return
+    message = (
+        "pytest-durable: alarms left at the end of the test:\n"
+        + "\n".join(f"- {line}" for line in leftovers)
+        + "\n(run them with durable_clock.run_until_idle(), delete them with deleteAlarm(), "
+        "or set durable_alarm_leftovers = ignore)"
+    )
+    if policy == "fail":
+        pytest.fail(message, pytrace=False)
+    warnings.warn(DurableLeftoverWarning(message), stacklevel=1)
 
 
 def _choose_binding(request: pytest.FixtureRequest, simulation: Simulation) -> str:
     marker = _marker_args(request)
     bindings = simulation.namespaces
-    wanted = marker.get("binding") or request.config.getini("durable_binding") or None
+    # The nearest choice wins: the marker's binding or class, then the ini option.
+    wanted = marker.get("binding") or None
     cls = marker.get("cls")
     if cls is not None and wanted is None:
         wanted = next(b for b, ns in bindings.items() if ns.cls is cls)
+    if wanted is None:
+        wanted = request.config.getini("durable_binding") or None
     if wanted is not None:
         if wanted not in bindings:
-            known = ", ".join(sorted(bindings)) or "none"
-            _fail(
-                request,
-                f"no Durable Object binding named {wanted!r} (bindings: {known}); name one "
-                "in durable_objects.bindings of the wrangler config or in "
-                "@pytest.mark.durable_object(binding=...)",
-            )
+            _fail(request, _no_such_binding(wanted, bindings))
         return str(wanted)
     if len(bindings) == 1:
         return next(iter(bindings))
@@ -204,7 +318,7 @@ def _choose_binding(request: pytest.FixtureRequest, simulation: Simulation) -> s
             request,
             "durable_ns has no Durable Object class: add a wrangler config with "
             "durable_objects.bindings next to the tests, or mark the test with "
-            "@pytest.mark.durable_object(MyObject)",
+            "@pytest.mark.durable_object(cls=MyObject)",
         )
     _fail(
         request,
@@ -214,5 +328,16 @@ def _choose_binding(request: pytest.FixtureRequest, simulation: Simulation) -> s
     )
 
 
-def _fail(request: pytest.FixtureRequest, message: str) -> Any:
-    pytest.fail(f"pytest-durable: {message}", pytrace=False)
+def _no_such_binding(wanted: str, bindings: Iterable[str]) -> str:
+    known = ", ".join(sorted(bindings)) or "none"
+    return (
+        f"no Durable Object binding named {wanted!r} (bindings: {known}); name one "
+        "in durable_objects.bindings of the wrangler config or in "
+        "@pytest.mark.durable_object(binding=...)"
+    )
+
+
+def _fail(request: pytest.FixtureRequest, message: str) -> NoReturn:
+    # ``from None``: the ConfigError being reported says it all; chaining it
+    # would print it twice, with the plugin's frames in between.
+    raise pytest.fail.Exception(f"pytest-durable: {message}", pytrace=False) from None

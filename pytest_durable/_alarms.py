@@ -1,0 +1,259 @@
+"""Alarms: one per object, delivered at least once, retried with backoff.
+
+The scheduler keeps, per object, the alarm time ``getAlarm()`` reports and
+the time it will actually run (the same, except while a retry is pending),
+and runs the handler as an event of the object when the clock reaches it.
+A handler that fails is retried 2, 4, 8, 16, 32 and 64 s after the failed
+run (plus the clock's jitter, zero by default), then the alarm is dropped.
+Every run is recorded in the object's ``AlarmHistory``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from ._errors import JsException
+from ._js import HostObject
+from ._loop import loop_time_of
+
+if TYPE_CHECKING:
+    from ._objects import ObjectHost
+    from ._simulation import Simulation
+
+__all__ = ["AlarmScheduler", "AlarmRun", "AlarmHistory", "AlarmInvocationInfo"]
+
+RETRY_START_SECONDS: Final = 2
+MAX_RETRIES: Final = 6
+"""Counted retries; the handler runs at most ``MAX_RETRIES + 1`` times."""
+
+
+class AlarmInvocationInfo(HostObject):
+    """``alarmInfo``: a raw JavaScript object in Python (attribute access)."""
+
+    js_class = "AlarmInvocationInfo"
+    js_members = frozenset({"retryCount", "isRetry", "scheduledTime"})
+
+    def __init__(self, scheduled_ms: float, retry_count: int) -> None:
+        self.scheduledTime = float(scheduled_ms)
+        self.retryCount = float(retry_count)
+        self.isRetry = retry_count > 0
+
+
+@dataclass(frozen=True)
+class AlarmRun:
+    """One run of an alarm handler."""
+
+    scheduled_time: int
+    """The alarm's time (``alarmInfo.scheduledTime``), ms since the epoch."""
+    run_time: int
+    """When this run started, ms since the epoch."""
+    retry_count: int
+    outcome: Literal["success", "exception"]
+    exception: BaseException | None = None
+
+
+@dataclass
+class AlarmHistory:
+    """What happened to one object's alarm, for assertions."""
+
+    runs: list[AlarmRun] = field(default_factory=list)
+    dropped: bool = False
+    """True when a run failed after the last retry and the alarm was dropped."""
+
+    @property
+    def run_times(self) -> list[int]:
+        return [run.run_time for run in self.runs]
+
+    @property
+    def retry_delays(self) -> list[float]:
+        """Seconds between each run and the next."""
+        times = self.run_times
+        return [(b - a) / 1000 for a, b in zip(times, times[1:], strict=False)]
+
+    @property
+    def outcomes(self) -> list[str]:
+        return [run.outcome for run in self.runs]
+
+
+class _AlarmState:
+    __slots__ = (
+        "time_ms", "due_ms", "retry_count", "running", "set_in_run", "deleted_in_run",
+        "timer", "task", "history",
+    )
+
+    def __init__(self) -> None:
+        self.time_ms: float | None = None
+        self.due_ms: float | None = None
+        self.retry_count = 0
+        self.running = False
+        self.set_in_run = False
+        self.deleted_in_run = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.history = AlarmHistory()
+
+
+class AlarmScheduler:
+    """The alarms of one simulation, on its clock."""
+
+    def __init__(self, simulation: Simulation) -> None:
+        self._simulation = simulation
+        self._states: dict[int, tuple[ObjectHost, _AlarmState]] = {}
+
+    def _state(self, host: ObjectHost) -> _AlarmState:
+        entry = self._states.get(id(host))
+        if entry is None:
+            entry = self._states[id(host)] = (host, _AlarmState())
+        return entry[1]
+
+    # -- the storage API
+
+    def get_alarm(self, host: ObjectHost) -> Any:
+        state = self._state(host)
+        if state.running and not state.set_in_run:
+            return _js_null()
+        return _js_null() if state.time_ms is None else float(int(state.time_ms))
+
+    def set_alarm(self, host: ObjectHost, ms: float) -> None:
+        state = self._state(host)
+        now = self._simulation.clock.precise_ms()
+        ms = max(float(int(ms)), now)
+        if state.running:
+            state.set_in_run = True
+            state.deleted_in_run = False
+        elif state.time_ms == ms and state.retry_count == 0:
+            return
+        state.time_ms = state.due_ms = ms
+        state.retry_count = 0
+        if not state.running:
+            self._arm(host, state)
+
+    def delete_alarm(self, host: ObjectHost) -> None:
+        state = self._state(host)
+        state.time_ms = state.due_ms = None
+        state.retry_count = 0
+        if state.running:
+            state.set_in_run = False
+            state.deleted_in_run = True
+        self._disarm(state)
+
+    # -- what tests read
+
+    def history(self, host: ObjectHost) -> AlarmHistory:
+        return self._state(host).history
+
+    def next_due(self) -> float | None:
+        times = [s.due_ms for _, s in self._states.values() if s.due_ms is not None and not s.running]
+        return min(times) if times else None
+
+    def running_tasks(self) -> list[asyncio.Task[None]]:
+        return [s.task for _, s in self._states.values() if s.task is not None and not s.task.done()]
+
+    def leftovers(self) -> list[str]:
+        """One line per alarm still pending or dropped after failing."""
+        lines = []
+        for host, state in self._states.values():
+            where = f"{host.namespace.binding} {_describe(host)}"
+            if state.due_ms is not None:
+                retry = f" (retry {state.retry_count})" if state.retry_count else ""
+                lines.append(f"{where}: alarm still pending at {_iso(state.due_ms)}{retry}")
+            if state.history.dropped:
+                lines.append(
+                    f"{where}: alarm dropped after {len(state.history.runs)} failed runs; "
+                    f"last error: {state.history.runs[-1].exception!r}"
+                )
+        return lines
+
+    def cancel_all(self) -> None:
+        for _, state in self._states.values():
+            self._disarm(state)
+            if state.task is not None and not state.task.done():
+                state.task.cancel()
+
+    # -- running
+
+    def _arm(self, host: ObjectHost, state: _AlarmState) -> None:
+        self._disarm(state)
+        if state.due_ms is None:
+            return
+        loop = asyncio.get_running_loop()
+        state.timer = loop.call_at(loop_time_of(state.due_ms), self._fire, host, state)
+
+    def _disarm(self, state: _AlarmState) -> None:
+        if state.timer is not None:
+            state.timer.cancel()
+            state.timer = None
+
+    def _fire(self, host: ObjectHost, state: _AlarmState) -> None:
+        state.timer = None
+        if state.due_ms is None or state.running:
+            return
+        state.task = asyncio.ensure_future(self._run(host, state))
+
+    async def _run(self, host: ObjectHost, state: _AlarmState) -> None:
+        clock = self._simulation.clock
+        scheduled = state.time_ms if state.time_ms is not None else state.due_ms
+        assert scheduled is not None
+        retry_count = state.retry_count
+        state.running = True
+        state.set_in_run = state.deleted_in_run = False
+        state.due_ms = None
+        run_ms = clock.now_ms()
+        info = AlarmInvocationInfo(float(int(scheduled)), retry_count)
+        name = host.namespace.handler_name("alarm")
+        error: BaseException | None = None
+        try:
+            await host.deliver([None], lambda obj: _call_alarm(obj, name, info))
+        except (JsException, Exception) as exc:
+            error = exc
+        finally:
+            state.running = False
+        state.history.runs.append(
+            AlarmRun(int(scheduled), int(run_ms), retry_count,
+                     "success" if error is None else "exception", error)
+        )
+        if state.set_in_run:
+            state.retry_count = 0
+        elif error is None or state.deleted_in_run:
+            state.time_ms = state.due_ms = None
+            state.retry_count = 0
+        elif retry_count >= MAX_RETRIES:
+            state.time_ms = state.due_ms = None
+            state.retry_count = 0
+            state.history.dropped = True
+        else:
+            delay_ms = (RETRY_START_SECONDS << retry_count) * 1000
+            state.retry_count = retry_count + 1
+            state.time_ms = scheduled
+            state.due_ms = clock.precise_ms() + delay_ms + clock.retry_extra(delay_ms)
+        self._arm(host, state)
+
+
+def _call_alarm(obj: Any, name: str, info: AlarmInvocationInfo) -> Any:
+    from ._errors import METHOD_DOES_NOT_EXIST, type_error
+    from ._namespace import relaxed_call
+    from ._pyodide import JsProxy
+
+    method = getattr(obj, name, None)
+    if not callable(method):
+        raise type_error(METHOD_DOES_NOT_EXIST.format(name=name))
+    return relaxed_call(method, JsProxy(info))
+
+
+def _js_null() -> Any:
+    from ._js import NULL
+
+    return NULL
+
+
+def _describe(host: ObjectHost) -> str:
+    name = host.id.name_or_none
+    return f"object {name!r}" if name is not None else f"object {host.id.hex[:12]}…"
+
+
+def _iso(ms: float) -> str:
+    from ._clock import _iso as iso
+
+    return iso(ms)

@@ -1,0 +1,105 @@
+"""An asyncio event loop that runs on the simulation's clock.
+
+While a simulation with a fake clock is active, the loop's ``time()`` is the
+clock's, and when every task is waiting for a later time the loop moves the
+clock to the earliest timer instead of sleeping: ``await asyncio.sleep(3600)``
+returns at once in real time while an hour passes in virtual time, and the
+alarms due in between fire in order. When nothing at all can happen (no
+timer, no I/O), the loop fails the wait instead of hanging.
+
+Without an active fake clock it is a plain selector event loop. It plugs in
+through public seams only: ``SelectorEventLoop(selector=...)`` and ``time()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+from ._clock import Clock
+
+__all__ = ["DurableEventLoop", "DeadlockError", "IDLE_REAL_SECONDS"]
+
+IDLE_REAL_SECONDS: Final = 10.0
+"""How long, in real seconds, the loop waits for I/O when no timer is
+pending under a fake clock before it declares the test stuck."""
+
+
+class DeadlockError(RuntimeError):
+    """The test waits for something that can never happen."""
+
+
+def _active_fake_clock() -> Clock | None:
+    from ._simulation import active_simulation
+
+    simulation = active_simulation()
+    if simulation is None or not simulation.clock.is_fake:
+        return None
+    return simulation.clock
+
+
+class _VirtualTimeSelector(selectors.BaseSelector):
+    """A selector that, under a fake clock, moves the clock instead of
+    blocking while only timers are pending."""
+
+    def __init__(self) -> None:
+        self._inner = selectors.DefaultSelector()
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.modify(fileobj, events, data)
+
+    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
+        return self._inner.get_map()
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        clock = _active_fake_clock()
+        if clock is None or timeout == 0:
+            return self._inner.select(timeout)
+        ready = self._inner.select(0)
+        if ready:
+            return ready
+        if timeout is None:
+            ready = self._inner.select(IDLE_REAL_SECONDS)
+            if not ready:
+                raise DeadlockError(
+                    "pytest-durable: the test is waiting for something that can never happen: "
+                    "no timer or alarm is pending under the fake clock and no I/O arrived in "
+                    f"{IDLE_REAL_SECONDS:g} s of real time"
+                )
+            return ready
+        clock.set_ms(clock.precise_ms() + timeout * 1000)
+        return []
+
+
+class DurableEventLoop(asyncio.SelectorEventLoop):
+    """The event loop pytest-durable runs tests on."""
+
+    def __init__(self) -> None:
+        super().__init__(selector=_VirtualTimeSelector())
+
+    def time(self) -> float:
+        clock = _active_fake_clock()
+        if clock is None:
+            return time.monotonic()
+        return (clock.precise_ms() - clock.origin_ms) / 1000
+
+
+def loop_time_of(ms: float) -> float:
+    """The running loop's time for the epoch time ``ms``."""
+    loop = asyncio.get_running_loop()
+    clock = _active_fake_clock()
+    if clock is not None and isinstance(loop, DurableEventLoop):
+        return (ms - clock.origin_ms) / 1000
+    return loop.time() + (ms - time.time() * 1000) / 1000
