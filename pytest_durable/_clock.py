@@ -42,6 +42,7 @@ class Clock:
         *,
         jitter: bool = False,
         seed: int | str | None = None,
+        idle_timeout: float = 10.0,
     ) -> None:
         if mode not in CLOCK_MODES:
             raise ValueError(
@@ -53,6 +54,11 @@ class Clock:
         """Where the event loop's time counts from under this clock: loop
         times stay small, so float rounding never hides a due timer."""
         self.jitter = jitter
+        if idle_timeout <= 0:
+            raise ValueError(f"idle_timeout must be a positive number of seconds, not {idle_timeout!r}")
+        self.idle_timeout = idle_timeout
+        """Real seconds the loop waits for I/O, when no timer is pending under
+        the fake clock, before it declares the test stuck."""
         self._random = random.Random(seed)
         self._freezer: Any = None
         self._frozen: Any = None

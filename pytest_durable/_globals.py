@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from ._errors import JsException
 from ._http import JsHeaders, JsRequest, JsResponse
@@ -25,6 +25,7 @@ from ._js import (
     to_js_string,
 )
 from ._pyodide import JsClass, JsProxy, to_js_implicit
+from ._websocket import WebSocketPair, WebSocketRequestResponsePair
 
 __all__ = ["GLOBALS", "OBJECT_FROM_ENTRIES"]
 
@@ -53,9 +54,11 @@ def _new_date(value: Any = UNDEFINED, *rest: Any) -> JsDate:
         except ValueError:
             return JsDate(float("nan"))
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=_dt.timezone.utc)
+            moment = moment.replace(tzinfo=_dt.UTC)
         return JsDate(moment.timestamp() * 1000)
-    raise NotImplementedError(f"new Date({to_js_string(value)!r}) is not modelled by pytest-durable")
+    raise NotImplementedError(
+        f"new Date({to_js_string(value)!r}) is not modelled by pytest-durable"
+    )
 
 
 def _entries(iterable: Any) -> Iterable[tuple[Any, Any]]:
@@ -70,7 +73,8 @@ def _entries(iterable: Any) -> Iterable[tuple[Any, Any]]:
             pairs.append((items[0], items[1]))
         return pairs
     if isinstance(iterable, PyProxy):
-        return [(to_js_implicit(k), to_js_implicit(v)) for k, v in iterable.obj]
+        pyproxy_pairs = cast("Iterable[Any]", iterable.obj)
+        return [(to_js_implicit(k), to_js_implicit(v)) for k, v in pyproxy_pairs]
     raise JsException("TypeError", f"{to_js_string(iterable)} is not iterable")
 
 
@@ -97,7 +101,8 @@ def _console(level: str) -> JsFunction:
 
 class _Console(JsObject):
     def __init__(self) -> None:
-        super().__init__({name: _console(name) for name in ("log", "info", "debug", "warn", "error")})
+        levels = ("log", "info", "debug", "warn", "error")
+        super().__init__({name: _console(name) for name in levels})
 
 
 OBJECT_FROM_ENTRIES: Final = JsProxy(JsFunction(_from_entries, "fromEntries"))
@@ -136,4 +141,8 @@ GLOBALS: Final[dict[str, JsProxy]] = {
     "Request": JsProxy(JsClass("Request", JsRequest.construct)),
     "Response": JsProxy(JsClass("Response", JsResponse.construct)),
     "console": JsProxy(_Console()),
+    "WebSocketPair": JsProxy(JsClass("WebSocketPair", lambda *args: WebSocketPair())),
+    "WebSocketRequestResponsePair": JsProxy(
+        JsClass("WebSocketRequestResponsePair", WebSocketRequestResponsePair)
+    ),
 }

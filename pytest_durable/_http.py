@@ -14,7 +14,7 @@ import http.client
 import json as _json
 from collections.abc import Iterable, Mapping
 from http import HTTPMethod, HTTPStatus
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from . import _errors
@@ -22,9 +22,13 @@ from ._errors import JsException
 from ._js import NULL, UNDEFINED, HostObject, JsArray, JsArrayBuffer, JsMap, JsObject, JsUint8Array
 from ._pyodide import JsPromise, JsProxy, from_js
 
-__all__ = ["Request", "Response", "FetchResponse", "JsRequest", "JsResponse", "JsHeaders"]
+__all__ = ["FetchResponse", "JsHeaders", "JsRequest", "JsResponse", "Request", "Response"]
 
 _STANDARD_METHODS = {"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"}
+_BODY_USED = (
+    "Body has already been used. It can only be used once. Use tee() first if you need to "
+    "read it twice."
+)
 
 
 def parse_url(url: str) -> str:
@@ -106,14 +110,15 @@ def _header_pairs(init: Any) -> list[tuple[Any, Any]]:
         for pair in init.items:
             if not isinstance(pair, JsArray) or len(pair.items) != 2:
                 raise JsException(
-                    "TypeError", "Incorrect type for the 'headers' field on 'RequestInitializerDict'"
+                    "TypeError",
+                    "Incorrect type for the 'headers' field on 'RequestInitializerDict'",
                 )
             pairs.append((pair.items[0], pair.items[1]))
         return pairs
     from ._js import PyProxy
 
     if isinstance(init, PyProxy):
-        return [tuple(pair) for pair in init.obj]
+        return [tuple(pair) for pair in cast("Iterable[Any]", init.obj)]
     raise JsException("TypeError", "Incorrect type for the 'headers' field")
 
 
@@ -148,7 +153,7 @@ class _Body(HostObject):
 
     def _take(self) -> bytes:
         if self.bodyUsed:
-            raise JsException("TypeError", "Body has already been used. It can only be used once. Use tee() first if you need to read it twice.")
+            raise JsException("TypeError", _BODY_USED)
         self.bodyUsed = self._body is not None
         return self._body or b""
 
@@ -267,7 +272,8 @@ class JsResponse(_Body):
     @classmethod
     def construct(cls, body: Any = UNDEFINED, init: Any = UNDEFINED) -> JsResponse:
         options = init.props if isinstance(init, JsObject) else {}
-        unknown = set(options) - {"status", "statusText", "headers", "webSocket", "encodeBody", "cf"}
+        known = {"status", "statusText", "headers", "webSocket", "encodeBody", "cf"}
+        unknown = set(options) - known
         if unknown:
             names = ", ".join(sorted(unknown))
             raise NotImplementedError(f"Response option(s) not modelled by pytest-durable: {names}")
@@ -281,7 +287,7 @@ class JsResponse(_Body):
 
     def clone(self) -> JsResponse:
         if self.bodyUsed:
-            raise JsException("TypeError", "Body has already been used. It can only be used once. Use tee() first if you need to read it twice.")
+            raise JsException("TypeError", _BODY_USED)
         clone = JsResponse(self._body, self.status, self.statusText, self.headers.copy(),
                            self.webSocket)
         clone.url = self.url
@@ -298,7 +304,8 @@ def _default_status_text(status: int) -> str:
 # -- the Python side -------------------------------------------------------------
 
 
-class HTTPMessageMapping(http.client.HTTPMessage, Mapping[str, str]):
+# HTTPMessage's keys/values/items/__contains__ win over Mapping's, as in the SDK.
+class HTTPMessageMapping(http.client.HTTPMessage, Mapping[str, str]):  # type: ignore[misc]
     """The type of ``Request.headers`` and ``Response.headers`` in the SDK."""
 
 
@@ -384,15 +391,22 @@ class FetchResponse:
 
     @property
     def web_socket(self) -> Any:
+        """The client end of a 101 response's WebSocket, for the test to
+        drive (a ``WebSocketClient``), or None."""
+        from ._websocket import WebSocket, WebSocketClient
+
         ws = self._js.webSocket
-        return None if ws is NULL else from_js(ws)
+        if not isinstance(ws, WebSocket):
+            return None
+        return ws.client or WebSocketClient(ws, None)
 
     def _raise_if_failed(self) -> None:
         if self._js.bodyUsed:
             raise OSError(_errors.BODY_ALREADY_USED)
 
     def raise_for_status(self) -> None:
-        kind = "Client" if 400 <= self.status < 500 else "Server" if 500 <= self.status < 600 else ""
+        status = self.status
+        kind = "Client" if 400 <= status < 500 else "Server" if 500 <= status < 600 else ""
         if kind:
             raise OSError(f"{self.status} {kind} Error: {self.status_text} for url: {self.url}")
 
@@ -504,7 +518,7 @@ class Response(FetchResponse):
         )
         return Response(JsProxy(js_response))
 
-    def json(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def json(self, *args: Any, **kwargs: Any) -> Any:
         # The SDK lets Response.json(data) stand for Response.from_json(data).
         if isinstance(self, Response):
             return super().json(*args, **kwargs)

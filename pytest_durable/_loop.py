@@ -17,15 +17,11 @@ import asyncio
 import selectors
 import time
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from ._clock import Clock
 
-__all__ = ["DurableEventLoop", "DeadlockError", "IDLE_REAL_SECONDS"]
-
-IDLE_REAL_SECONDS: Final = 10.0
-"""How long, in real seconds, the loop waits for I/O when no timer is
-pending under a fake clock before it declares the test stuck."""
+__all__ = ["DurableEventLoop", "DeadlockError"]
 
 
 class DeadlockError(RuntimeError):
@@ -71,12 +67,12 @@ class _VirtualTimeSelector(selectors.BaseSelector):
         if ready:
             return ready
         if timeout is None:
-            ready = self._inner.select(IDLE_REAL_SECONDS)
+            ready = self._inner.select(clock.idle_timeout)
             if not ready:
                 raise DeadlockError(
                     "pytest-durable: the test is waiting for something that can never happen: "
                     "no timer or alarm is pending under the fake clock and no I/O arrived in "
-                    f"{IDLE_REAL_SECONDS:g} s of real time"
+                    f"{clock.idle_timeout:g} s of real time (durable_idle_timeout)"
                 )
             return ready
         clock.set_ms(clock.precise_ms() + timeout * 1000)

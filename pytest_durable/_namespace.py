@@ -17,7 +17,7 @@ from . import _errors
 from ._compat import Compat
 from ._errors import JsException
 from ._http import JsRequest, JsResponse, Request
-from ._ids import DurableObjectId, IdFactory
+from ._ids import JURISDICTIONS, DurableObjectId, IdFactory
 from ._js import (
     NULL,
     UNDEFINED,
@@ -36,9 +36,8 @@ from ._rpc import BindingWrapper, python_from_rpc, python_to_rpc
 if TYPE_CHECKING:
     from ._simulation import Simulation
 
-__all__ = ["Namespace", "DurableObjectStub", "NamespaceWrapper", "StubWrapper"]
+__all__ = ["DurableObjectStub", "Namespace", "NamespaceWrapper", "StubWrapper"]
 
-JURISDICTIONS: Final = ("eu", "us", "fedramp", "fedramp-high")
 LOCATION_HINTS: Final = (
     "wnam", "enam", "sam", "weur", "eeur", "apac", "apac-ne", "apac-se", "oc", "afr", "me",
 )
@@ -93,7 +92,7 @@ class Namespace(HostObject):
         return self._ids.unique(jurisdiction)
 
     def idFromString(self, text: Any) -> DurableObjectId:
-        return self._ids.from_string(to_js_string(text), self.jurisdiction_name)
+        return self._ids.from_string(to_js_string(text))
 
     def get(self, object_id: Any, options: Any = UNDEFINED) -> DurableObjectStub:
         if not isinstance(object_id, DurableObjectId):
@@ -101,7 +100,10 @@ class Namespace(HostObject):
                 "Failed to execute 'get' on 'DurableObjectNamespace': parameter 1 is not of "
                 "type 'DurableObjectId'."
             )
-        if self.jurisdiction_name is not None and object_id.jurisdiction != self.jurisdiction_name:
+        if (
+            self.jurisdiction_name is not None
+            and object_id.jurisdiction_or_none != self.jurisdiction_name
+        ):
             raise _errors.type_error(_errors.JURISDICTION_MISMATCH)
         _check_get_options(options)
         return DurableObjectStub(self._root.host_for(object_id), object_id)
@@ -194,13 +196,15 @@ class DurableObjectStub(HostObject):
                 raise _errors.type_error(
                     "Incorrect type for Promise: the Promise did not resolve to 'Response'."
                 )
+            _hand_over_websocket(response)
             return response
 
         return self._dispatch(handle)
 
     def _call(self, name: str, args: tuple[Any, ...]) -> JsPromise:
         if name in RESERVED_NAMES:
-            raise _errors.type_error(_errors.RESERVED_METHOD.format(name=name))
+            # The object's side refuses the name, so the call's promise rejects.
+            return JsPromise.reject(_errors.type_error(_errors.RESERVED_METHOD.format(name=name)))
         sent = _transfer(JsArray(args))
 
         async def handle(obj: Any) -> Any:
@@ -217,6 +221,24 @@ class DurableObjectStub(HostObject):
     def _dispatch(self, handle: Callable[[Any], Any]) -> JsPromise:
         task = asyncio.ensure_future(self._host.deliver(self._bound, handle))
         return JsPromise(task)
+
+
+def _hand_over_websocket(response: JsResponse) -> None:
+    """A 101 response gives its socket to the caller, as the runtime couples it."""
+    from ._websocket import WebSocket
+
+    ws = response.webSocket
+    if not isinstance(ws, WebSocket):
+        return
+    if ws.mode == "hibernatable":
+        raise _errors.type_error(
+            "Can't return WebSocket in a Response after calling acceptWebSocket()."
+        )
+    if ws.mode == "standard":
+        raise _errors.type_error("Can't return WebSocket in a Response after calling accept().")
+    if ws.used_in_response:
+        raise _errors.type_error("Can't return WebSocket that was already used in a response.")
+    ws.used_in_response = True
 
 
 def _transfer(value: Any) -> Any:

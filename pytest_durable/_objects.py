@@ -22,6 +22,7 @@ from ._js import NULL, UNDEFINED, HostObject, JsDate, JsFunction, PyProxy
 from ._pyodide import JsPromise, JsPromiseProxy, JsProxy, from_js, to_js_implicit
 from ._rpc import BindingWrapper
 from ._storage import DurableObjectStorage, DurableObjectTransaction, KvStore
+from ._websocket import HibernationManager, WebSocket
 
 if TYPE_CHECKING:
     from ._alarms import AlarmScheduler
@@ -33,6 +34,10 @@ __all__ = ["DurableObjectContext", "DurableObjectState", "Instance", "ObjectHost
 MAX_BCW_DEPTH: Final = 64
 
 _bcw_depth: contextvars.ContextVar[int] = contextvars.ContextVar("bcw_depth", default=0)
+current_instance: contextvars.ContextVar[Instance | None] = contextvars.ContextVar(
+    "current_instance", default=None
+)
+"""The instance whose event is running (standard-API sockets belong to it)."""
 
 
 class Instance:
@@ -44,6 +49,7 @@ class Instance:
         self.obj: Any = None
         self.broken: JsException | None = None
         self.blockers: list[asyncio.Future[Any]] = []
+        self.standard_sockets: list[WebSocket] = []
         self.in_transaction = 0
         self._reset: asyncio.Future[JsException] | None = None
 
@@ -93,6 +99,14 @@ class ObjectHost:
         self.store = KvStore()
         self.instance: Instance | None = None
         self.constructions = 0
+        self._hibernation: HibernationManager | None = None
+
+    @property
+    def hibernation(self) -> HibernationManager:
+        """The object's hibernatable sockets; they outlive instances."""
+        if self._hibernation is None:
+            self._hibernation = HibernationManager(self)
+        return self._hibernation
 
     @property
     def in_transaction(self) -> bool:
@@ -106,6 +120,9 @@ class ObjectHost:
             instance = self.instance = Instance(self)
             self.constructions += 1
             self._construct(instance)
+            # A constructor that failed has already reset the object, so the
+            # host has no instance again; its callers get the broken one.
+            return instance
         return self.instance
 
     def _construct(self, instance: Instance) -> None:
@@ -121,9 +138,16 @@ class ObjectHost:
             instance.break_with(_python_error(exc))
 
     def evict(self) -> None:
-        """Drop the live instance; storage stays, the next event constructs
-        a new one."""
-        self.instance = None
+        """Hibernate or evict: drop the live instance. Storage and
+        hibernatable sockets stay; sockets accepted the standard way close
+        (their clients see 1006). The next event constructs a new instance."""
+        instance, self.instance = self.instance, None
+        if instance is not None:
+            for ws in instance.standard_sockets:
+                if not ws.disconnected:
+                    ws.disconnected = True
+                    if ws.peer is not None:
+                        ws.peer.drop()
 
     # -- events
 
@@ -142,6 +166,7 @@ class ObjectHost:
         if instance.broken is not None:
             raise instance.broken
         await instance.wait_for_input_lock()
+        current_instance.set(instance)
         try:
             result = handler(instance.obj)
             if inspect.isawaitable(result):
@@ -182,7 +207,9 @@ class ObjectHost:
                     txn.state = "committed"
             return result
 
-        return instance.state.block_concurrency(run())
+        # The closure's error rolls the transaction back and reaches the
+        # caller; unlike a failing blockConcurrencyWhile, it does not reset.
+        return instance.state.block_concurrency(run(), reset_on_failure=False)
 
     def get_alarm(self) -> Any:
         return self._alarms().get_alarm(self)
@@ -257,9 +284,13 @@ class DurableObjectState(HostObject):
 
         return self.block_concurrency(run())
 
-    def block_concurrency(self, work: Awaitable[Any]) -> JsPromise:
+    def block_concurrency(
+        self, work: Awaitable[Any], *, reset_on_failure: bool = True
+    ) -> JsPromise:
         """Run ``work`` holding the input lock: no event reaches the object
-        until it is done. If it fails, the object is reset."""
+        until it is done. If it fails, the object is reset, or with
+        ``reset_on_failure=False`` the promise rejects (``abort()`` resets
+        either way)."""
         instance = self._instance
         task = asyncio.ensure_future(work)
         instance.blockers.append(task)
@@ -275,6 +306,8 @@ class DurableObjectState(HostObject):
                 settled.set_result(to_js_implicit(finished.result()))
             elif isinstance(error, DurableObjectAbort):
                 instance.break_with(self.abort_error)
+            elif not reset_on_failure:
+                settled.set_exception(error)
             else:
                 instance.break_with(
                     _remote(error) if isinstance(error, JsException) else _python_error(error)
@@ -290,9 +323,41 @@ class DurableObjectState(HostObject):
         self._instance.break_with(self.abort_error)
         return UNDEFINED
 
+    # -- WebSockets (the hibernation API)
+
+    def acceptWebSocket(self, ws: Any, tags: Any = UNDEFINED) -> Any:
+        self._host.hibernation.accept(ws, tags)
+        return UNDEFINED
+
+    def getWebSockets(self, tag: Any = UNDEFINED) -> Any:
+        return self._host.hibernation.get_websockets(tag)
+
+    def getTags(self, ws: Any) -> Any:
+        return self._host.hibernation.get_tags(ws)
+
+    def setWebSocketAutoResponse(self, pair: Any = UNDEFINED) -> Any:
+        self._host.hibernation.set_auto_response(pair)
+        return UNDEFINED
+
+    def getWebSocketAutoResponse(self) -> Any:
+        return self._host.hibernation.get_auto_response()
+
+    def getWebSocketAutoResponseTimestamp(self, ws: Any) -> Any:
+        if not isinstance(ws, WebSocket) or ws.auto_response_ms is None:
+            return NULL
+        return JsDate(ws.auto_response_ms)
+
+    def setHibernatableWebSocketEventTimeout(self, ms: Any = UNDEFINED) -> Any:
+        self._host.hibernation.set_event_timeout(ms)
+        return UNDEFINED
+
+    def getHibernatableWebSocketEventTimeout(self) -> Any:
+        timeout = self._host.hibernation.event_timeout_ms
+        return NULL if timeout is None else timeout
+
     def __getattr__(self, name: str) -> Any:
         if name in type(self).js_members:
-            raise NotImplementedError(f"ctx.{name} is not modelled by pytest-durable yet")
+            raise NotImplementedError(f"ctx.{name} is not modelled by pytest-durable")
         raise AttributeError(name)
 
 

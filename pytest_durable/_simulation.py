@@ -27,6 +27,7 @@ from ._namespace import DurableObjectStub, Namespace, NamespaceWrapper
 from ._objects import ObjectHost
 from ._pyodide import JsProxy
 from ._shims import install as install_shims
+from ._websocket import HandlerCalls
 
 __all__ = ["Simulation", "current_simulation"]
 
@@ -111,6 +112,31 @@ class Simulation:
         if not isinstance(target, DurableObjectStub):
             raise TypeError(f"expected a Durable Object stub (ns.get(id)), got {stub!r}")
         return target._host
+
+    def hibernate(self, stub: Any) -> None:
+        """Hibernate (or evict) the object ``stub`` reaches: its instance is
+        dropped and constructed again on the next event; storage,
+        hibernatable sockets, their tags and attachments stay."""
+        self.host_of(stub).evict()
+
+    def handler_calls(self, stub: Any) -> HandlerCalls:
+        """Which WebSocket handlers of the object ran (``unittest.mock`` mocks)."""
+        return self.host_of(stub).hibernation.calls
+
+    def leftovers(self) -> list[str]:
+        """One line per alarm left pending or dropped, and per WebSocket
+        handler exception the test did not clear."""
+        lines = self.alarms.leftovers()
+        for namespace in self.namespaces.values():
+            for host in namespace.hosts.values():
+                manager = host._hibernation
+                for error in [] if manager is None else manager.calls.errors:
+                    lines.append(
+                        f"{namespace.binding} object {host.id.name_or_none or host.id.hex[:12]}: "
+                        f"a WebSocket handler raised {error!r} (clear handler_calls(stub).errors "
+                        "once checked)"
+                    )
+        return lines
 
     def objects(self, binding: str) -> Iterator[Any]:
         """The hosts of every object of ``binding`` that has been reached."""

@@ -64,6 +64,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
     )
     parser.addini(
+        "durable_clock_seed",
+        "the seed of the alarm retry jitter, so that jittered schedules repeat",
+        default="",
+    )
+    parser.addini(
+        "durable_idle_timeout",
+        "real seconds the fake clock waits for I/O when nothing else can happen before it "
+        "fails the test as stuck (default 10)",
+        default="10",
+    )
+    parser.addini(
         "durable_binding",
         "the Durable Object binding durable_ns gives when the configuration has several",
         default="",
@@ -101,7 +112,7 @@ def durable_simulation(request: pytest.FixtureRequest) -> Iterator[Simulation]:
     simulation = _build_simulation(request)
     with simulation:
         yield simulation
-        leftovers = simulation.alarms.leftovers()
+        leftovers = simulation.leftovers()
     simulation.cancel_pending()
     _report_leftovers(request, leftovers)
 
@@ -248,7 +259,8 @@ def _build_clock(request: pytest.FixtureRequest) -> Clock:
     config = request.config
     mode: ClockMode = config.getoption("durable_clock") or config.getini("durable_clock")
     jitter = bool(config.getini("durable_clock_jitter"))
-    start = seed = None
+    seed: int | str | None = config.getini("durable_clock_seed") or None
+    start = None
     marker = request.node.get_closest_marker("durable_clock")
     if marker is not None:
         unknown = sorted(set(marker.kwargs) - set(CLOCK_MARKER_KEYWORDS))
@@ -264,11 +276,17 @@ def _build_clock(request: pytest.FixtureRequest) -> Clock:
             kwargs["mode"] = marker.args[0]
         mode = kwargs.get("mode") or mode
         jitter = bool(kwargs.get("jitter", jitter))
-        start, seed = kwargs.get("start"), kwargs.get("seed")
+        start = kwargs.get("start")
+        seed = kwargs.get("seed", seed)
     if mode not in CLOCK_MODES:
         _fail(request, f"@pytest.mark.durable_clock({mode!r}): use one of {', '.join(CLOCK_MODES)}")
+    idle = config.getini("durable_idle_timeout")
     try:
-        return Clock(mode, start, jitter=jitter, seed=seed)
+        idle_timeout = float(idle)
+    except ValueError:
+        _fail(request, f"durable_idle_timeout = {idle!r} is not a number of seconds")
+    try:
+        return Clock(mode, start, jitter=jitter, seed=seed, idle_timeout=idle_timeout)
     except (TypeError, ValueError) as exc:
         _fail(request, f"@pytest.mark.durable_clock: {exc}")
 
@@ -287,7 +305,7 @@ def _report_leftovers(request: pytest.FixtureRequest, leftovers: list[str]) -> N
     if not leftovers or policy == "ignore":
         return
     message = (
-        "pytest-durable: alarms left at the end of the test:\n"
+        "pytest-durable: left at the end of the test:\n"
         + "\n".join(f"- {line}" for line in leftovers)
         + "\n(run them with durable_clock.run_until_idle(), delete them with deleteAlarm(), "
         "or set durable_alarm_leftovers = ignore)"

@@ -17,6 +17,8 @@ Headers = GLOBALS["Headers"]
 Request = GLOBALS["Request"]
 Response = GLOBALS["Response"]
 console = GLOBALS["console"]
+WebSocketPair = GLOBALS["WebSocketPair"]
+WebSocketRequestResponsePair = GLOBALS["WebSocketRequestResponsePair"]
 
 
 def __getattr__(name: str) -> Any:
