@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from . import _errors
 from ._errors import JsException
 from ._js import NULL, UNDEFINED, HostObject, JsArray, JsArrayBuffer, JsMap, JsObject, JsUint8Array
-from ._pyodide import JsPromise, JsProxy, from_js
+from ._pyodide import JsPromise, JsProxy
 
 __all__ = ["FetchResponse", "JsHeaders", "JsRequest", "JsResponse", "Request", "Response"]
 

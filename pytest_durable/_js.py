@@ -20,6 +20,9 @@ from typing import Any, ClassVar, Final
 from . import _errors
 
 MAX_SAFE_INTEGER: Final = 2**53 - 1
+MAX_ARRAY_INDEX: Final = 2**32 - 2
+MAX_TIME_MS: Final = 8.64e15
+"""The largest time value a Date holds (100,000,000 days either side of 1970)."""
 
 
 class _Undefined:
@@ -121,7 +124,7 @@ class JsDate(JsObjectBase):
     __slots__ = ("ms",)
 
     def __init__(self, ms: float) -> None:
-        self.ms = float(ms)
+        self.ms = _time_clip(float(ms))
 
     def getTime(self) -> float:
         return self.ms
@@ -131,6 +134,14 @@ class JsDate(JsObjectBase):
 
     def __repr__(self) -> str:
         return f"JsDate({self.ms!r})"
+
+
+def _time_clip(ms: float) -> float:
+    """ECMAScript TimeClip: a Date keeps whole milliseconds, truncated toward
+    zero, and is invalid (NaN) outside the range it can hold."""
+    if not math.isfinite(ms) or abs(ms) > MAX_TIME_MS:
+        return math.nan
+    return float(math.trunc(ms))
 
 
 class JsArrayBuffer(JsObjectBase):
@@ -168,7 +179,7 @@ class JsErrorValue(JsObjectBase):
     """An Error object (a value, as opposed to a thrown ``JsException``)."""
 
     js_class = "Error"
-    __slots__ = ("name", "message")
+    __slots__ = ("message", "name")
 
     def __init__(self, name: str, message: str) -> None:
         self.name = name
@@ -200,7 +211,7 @@ class PyProxy(JsObjectBase):
     """A Python object that crossed into JavaScript without conversion."""
 
     js_class = "PyProxy"
-    __slots__ = ("obj", "destroyed")
+    __slots__ = ("destroyed", "obj")
 
     def __init__(self, obj: object) -> None:
         self.obj = obj
@@ -285,6 +296,24 @@ def number_to_string(value: float) -> str:
     return text
 
 
+def is_array_index(key: str) -> bool:
+    """Whether a property name is an array index (a canonical integer below
+    2**32 - 1), which JavaScript orders and V8 serializes as a number."""
+    return (
+        key.isascii()
+        and key.isdigit()
+        and (key == "0" or not key.startswith("0"))
+        and int(key) <= MAX_ARRAY_INDEX
+    )
+
+
+def own_keys(obj: JsObject) -> list[str]:
+    """An object's keys in JavaScript's order: array indices ascending, then
+    the other names in the order they were added."""
+    indices = sorted((k for k in obj.props if is_array_index(k)), key=int)
+    return indices + [k for k in obj.props if not is_array_index(k)]
+
+
 # -- structured clone ------------------------------------------------------------
 
 
@@ -305,7 +334,7 @@ def _clone(value: Any, seen: dict[int, Any]) -> Any:
     result: Any
     if isinstance(value, JsObject):
         result = seen[id(value)] = JsObject()
-        result.props.update((k, _clone(v, seen)) for k, v in value.props.items())
+        result.props.update((k, _clone(value.props[k], seen)) for k in own_keys(value))
     elif isinstance(value, JsArray):
         result = seen[id(value)] = JsArray()
         result.items.extend(_clone(v, seen) for v in value.items)
@@ -368,7 +397,8 @@ def _string_size(text: str, offset: int) -> int:
 
 
 def _number_size(value: float) -> int:
-    if value == int(value) and _SMI_MIN <= value <= _SMI_MAX and not (
+    # NaN and the infinities are not integers: they are written as doubles.
+    if value.is_integer() and _SMI_MIN <= value <= _SMI_MAX and not (
         value == 0 and math.copysign(1.0, value) < 0
     ):
         return 1 + _varint_size(_zigzag(int(value)))
@@ -380,7 +410,7 @@ def _zigzag(n: int) -> int:
 
 
 def _key_size(key: str, offset: int) -> int:
-    if key.isdigit() and (key == "0" or not key.startswith("0")) and int(key) <= 2**32 - 2:
+    if is_array_index(key):
         return _number_size(float(key))
     return _string_size(key, offset)
 
@@ -397,9 +427,9 @@ def _size(value: Any, offset: int) -> int:
         return 1 + _varint_size(digits * 8 * 2) + digits * 8
     if isinstance(value, JsObject):
         size = 1
-        for key, item in value.props.items():
+        for key in own_keys(value):
             size += _key_size(key, offset + size)
-            size += _size(item, offset + size)
+            size += _size(value.props[key], offset + size)
         return size + 1 + _varint_size(len(value.props))
     if isinstance(value, JsArray):
         size = 1 + _varint_size(len(value.items))

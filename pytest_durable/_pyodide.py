@@ -42,14 +42,14 @@ from ._js import (
 
 __all__ = [
     "JsException",
-    "JsProxy",
     "JsPromise",
-    "jsnull",
+    "JsProxy",
+    "create_once_callable",
+    "create_proxy",
     "from_js",
+    "jsnull",
     "to_js",
     "to_js_implicit",
-    "create_proxy",
-    "create_once_callable",
 ]
 
 
@@ -73,7 +73,7 @@ class JsPromise(JsObjectBase):
     produces a JavaScript value."""
 
     js_class = "Promise"
-    __slots__ = ("_awaitable", "_value", "_error")
+    __slots__ = ("_awaitable", "_error", "_value")
 
     def __init__(
         self,
@@ -243,7 +243,7 @@ def to_py(value: Any, default_converter: DefaultConverter | None = None) -> Any:
             result.extend(_to_py_value(v) for v in item.items)
         elif isinstance(item, JsObject):
             result = cache[id(item)] = {}
-            result.update((k, _to_py_value(v)) for k, v in item.props.items())
+            result.update((k, _to_py_value(item.props[k])) for k in _js.own_keys(item))
         elif isinstance(item, JsMap):
             result = cache[id(item)] = {}
             result.update((_to_py_value(k), _to_py_value(v)) for k, v in item.entries.items())
@@ -449,7 +449,7 @@ class JsProxy:
     def _own_props(self) -> dict[str, Any]:
         target = self._js
         if isinstance(target, JsObject):
-            return target.props
+            return {k: target.props[k] for k in _js.own_keys(target)}
         if isinstance(target, JsArray):
             return {str(i): v for i, v in enumerate(target.items)}
         if isinstance(target, HostObject) and hasattr(target, "js_own_props"):
@@ -543,7 +543,9 @@ def create_proxy(obj: Any, **unsupported: Any) -> JsProxy:
     that lives until ``destroy()``."""
     if unsupported:
         names = ", ".join(sorted(unsupported))
-        raise NotImplementedError(f"create_proxy() option(s) not modelled by pytest-durable: {names}")
+        raise NotImplementedError(
+            f"create_proxy() option(s) not modelled by pytest-durable: {names}"
+        )
     return JsProxy(PyProxy(obj))
 
 

@@ -21,19 +21,19 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from . import _js
+from ._errors import AWAITABLE_OVER_RPC, CANNOT_SEND_OVER_RPC
 from ._js import UNDEFINED, JsDate, JsErrorValue, JsObject
 from ._pyodide import (
     JsPromise,
     JsProxy,
+    create_proxy,
     from_js,
     jsnull,
-    python_callable_as_js,
     to_js,
     to_js_implicit,
 )
-from ._errors import AWAITABLE_OVER_RPC, CANNOT_SEND_OVER_RPC
 
-__all__ = ["JsDict", "python_from_rpc", "python_to_rpc", "BindingWrapper"]
+__all__ = ["BindingWrapper", "JsDict", "python_from_rpc", "python_to_rpc"]
 
 
 class JsDict(dict[Any, Any]):
@@ -89,13 +89,13 @@ def _replace_jsnull(obj: Any) -> Any:
 
 def _datetime_from_ms(ms: float) -> _dt.datetime:
     # Workers run in UTC: the SDK's naive fromtimestamp() is UTC there.
-    moment = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc)
+    moment = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.UTC)
     return moment.replace(tzinfo=None)
 
 
 def datetime_to_ms(moment: _dt.datetime) -> float:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.timezone.utc)
+        moment = moment.replace(tzinfo=_dt.UTC)
     return moment.timestamp() * 1000
 
 
@@ -167,7 +167,9 @@ def _to_rpc_default(obj: Any, convert: Any, cache: Any) -> Any:
     if isinstance(obj, Exception):
         return JsProxy(JsErrorValue("Error", str(obj)))
     if callable(obj) and not isinstance(obj, type):
-        return JsProxy(python_callable_as_js(obj))
+        # As the SDK does: JavaScript that calls it and awaits the result
+        # (a transaction closure, say) runs a coroutine function to the end.
+        return create_proxy(obj)
     _raise_on_disabled_type(obj)
     return obj
 
@@ -184,7 +186,7 @@ class ConvertedResult:
     coroutine, dropping it unawaited warns about nothing.
     """
 
-    __slots__ = ("_promise", "_convert")
+    __slots__ = ("_convert", "_promise")
 
     def __init__(self, promise: JsPromise, convert: Callable[[Any], Any]) -> None:
         self._promise = promise
@@ -198,27 +200,26 @@ class BindingWrapper:
     """The SDK's ``_BindingWrapper``: converts arguments and results around
     every member of a JavaScript binding."""
 
-    __slots__ = ("_binding", "__dict__")
+    __slots__ = ("__dict__", "_binding")
 
     def __init__(self, binding: JsProxy) -> None:
         self._binding = binding
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._binding, name)
-        if not callable(attr):
-            result = self._convert_result(attr)
-        else:
-            result = self._method(attr)
+        result = self._method(attr) if callable(attr) else self._convert_result(attr)
         self.__dict__[name] = result
         return result
 
-    def _method(self, fn: JsProxy) -> Callable[..., Any]:
+    def _method(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             return self._invoke(fn, args, kwargs)
 
         return wrapper
 
-    def _invoke(self, fn: JsProxy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _invoke(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         js_args = [python_to_rpc(a) for a in args]
         js_kwargs = {k: python_to_rpc(v) for k, v in kwargs.items()}
         result = fn(*js_args, **js_kwargs)

@@ -11,6 +11,7 @@ storage call is pending).
 from __future__ import annotations
 
 import bisect
+import builtins
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
@@ -32,7 +33,7 @@ from ._pyodide import JsPromise
 if TYPE_CHECKING:
     from ._objects import ObjectHost
 
-__all__ = ["KvStore", "DurableObjectStorage"]
+__all__ = ["DurableObjectStorage", "KvStore"]
 
 MAX_KEY_SIZE: Final = 2048
 """KV backend: bytes of UTF-8 in one key."""
@@ -45,7 +46,7 @@ MAX_KEYS: Final = 128
 
 
 class _Stored:
-    __slots__ = ("value", "size")
+    __slots__ = ("size", "value")
 
     def __init__(self, value: Any, size: int) -> None:
         self.value = value
@@ -138,7 +139,8 @@ class DurableObjectStorage(HostObject):
     def list(self, options: Any = UNDEFINED) -> JsPromise:
         return _settle(lambda: JsMap((k, self._store.get(k)) for k in self._list_keys(options)))
 
-    def _list_keys(self, options: Any) -> list[str]:
+    # ``builtins.list``: inside this class, ``list`` names the storage method.
+    def _list_keys(self, options: Any) -> builtins.list[str]:
         opts = _options(options)
         start = opts.get("start")
         start_after = opts.get("startAfter")
@@ -162,7 +164,9 @@ class DurableObjectStorage(HostObject):
 
     # -- writes
 
-    def put(self, key_or_entries: Any, value: Any = UNDEFINED, options: Any = UNDEFINED) -> JsPromise:
+    def put(
+        self, key_or_entries: Any, value: Any = UNDEFINED, options: Any = UNDEFINED
+    ) -> JsPromise:
         return _settle(lambda: self._put(key_or_entries, value, self._store.put))
 
     def _put(self, key_or_entries: Any, value: Any, write: Callable[[str, _Stored], Any]) -> Any:
@@ -268,26 +272,32 @@ class DurableObjectTransaction(HostObject):
         self._undo.append((key, previous))
         return previous
 
-    def get(self, keys: Any, options: Any = UNDEFINED) -> JsPromise:
-        return _settle(lambda: (self._check("get"), self._storage._get(keys))[1])
-
-    def list(self, options: Any = UNDEFINED) -> JsPromise:
+    def _checked(self, op: str, operation: Callable[[], Any]) -> JsPromise:
         def run() -> Any:
-            self._check("list")
-            store = self._storage._store
-            return JsMap((k, store.get(k)) for k in self._storage._list_keys(options))
+            self._check(op)
+            return operation()
 
         return _settle(run)
 
-    def put(self, key_or_entries: Any, value: Any = UNDEFINED, options: Any = UNDEFINED) -> JsPromise:
-        return _settle(
-            lambda: (self._check("put"), self._storage._put(key_or_entries, value, self._write))[1]
+    def get(self, keys: Any, options: Any = UNDEFINED) -> JsPromise:
+        return self._checked("get", lambda: self._storage._get(keys))
+
+    def list(self, options: Any = UNDEFINED) -> JsPromise:
+        store = self._storage._store
+        return self._checked(
+            "list",
+            lambda: JsMap((k, store.get(k)) for k in self._storage._list_keys(options)),
+        )
+
+    def put(
+        self, key_or_entries: Any, value: Any = UNDEFINED, options: Any = UNDEFINED
+    ) -> JsPromise:
+        return self._checked(
+            "put", lambda: self._storage._put(key_or_entries, value, self._write)
         )
 
     def delete(self, keys: Any, options: Any = UNDEFINED) -> JsPromise:
-        return _settle(
-            lambda: (self._check("delete"), self._storage._delete(keys, self._remove))[1]
-        )
+        return self._checked("delete", lambda: self._storage._delete(keys, self._remove))
 
     def deleteAll(self, options: Any = UNDEFINED) -> JsPromise:
         return JsPromise.reject(_errors.error(_errors.DELETE_ALL_IN_TRANSACTION))
@@ -306,15 +316,13 @@ class DurableObjectTransaction(HostObject):
         self._undo.clear()
 
     def getAlarm(self, options: Any = UNDEFINED) -> JsPromise:
-        return _settle(lambda: (self._check("getAlarm"), self._storage._host.get_alarm())[1])
+        return self._checked("getAlarm", self._storage._host.get_alarm)
 
     def setAlarm(self, scheduled_time: Any, options: Any = UNDEFINED) -> JsPromise:
-        return _settle(
-            lambda: (self._check("setAlarm"), self._storage._host.set_alarm(scheduled_time))[1]
-        )
+        return self._checked("setAlarm", lambda: self._storage._host.set_alarm(scheduled_time))
 
     def deleteAlarm(self, options: Any = UNDEFINED) -> JsPromise:
-        return _settle(lambda: (self._check("deleteAlarm"), self._storage._host.delete_alarm())[1])
+        return self._checked("deleteAlarm", self._storage._host.delete_alarm)
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -334,7 +342,10 @@ def _options(options: Any) -> dict[str, Any]:
         return {k: v for k, v in options.props.items() if v is not UNDEFINED and v is not NULL}
     if isinstance(options, JsMap):
         return {str(k): v for k, v in options.entries.items()}
-    raise _errors.type_error("Failed to execute 'list' on 'DurableObjectStorage': parameter 1 is not of type 'ListOptions'.")
+    raise _errors.type_error(
+        "Failed to execute 'list' on 'DurableObjectStorage': parameter 1 is not of type "
+        "'ListOptions'."
+    )
 
 
 def _key(key: Any) -> str:

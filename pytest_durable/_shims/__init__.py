@@ -12,7 +12,7 @@ import importlib
 import sys
 from typing import Final
 
-__all__ = ["install", "MODULES"]
+__all__ = ["MODULES", "install"]
 
 MODULES: Final = {
     "workers": "pytest_durable._shims.workers",
