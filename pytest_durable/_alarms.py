@@ -139,6 +139,19 @@ class AlarmScheduler:
             state.deleted_in_run = True
         self._disarm(state)
 
+    def snapshot(self, host: ObjectHost) -> tuple[float | None, float | None, int]:
+        """The alarm as stored, for a transaction to restore on rollback."""
+        state = self._state(host)
+        return (state.time_ms, state.due_ms, state.retry_count)
+
+    def restore(self, host: ObjectHost, saved: tuple[float | None, float | None, int]) -> None:
+        state = self._state(host)
+        state.time_ms, state.due_ms, state.retry_count = saved
+        if state.running:
+            state.set_in_run = state.time_ms is not None
+        else:
+            self._arm(host, state)
+
     # -- what tests read
 
     def history(self, host: ObjectHost) -> AlarmHistory:
@@ -161,8 +174,8 @@ class AlarmScheduler:
                 lines.append(f"{where}: alarm still pending at {_iso(state.due_ms)}{retry}")
             if state.history.dropped:
                 lines.append(
-                    f"{where}: alarm dropped after {len(state.history.runs)} failed runs; "
-                    f"last error: {state.history.runs[-1].exception!r}"
+                    f"{where}: alarm dropped after {MAX_RETRIES + 1} failed runs; "
+                    f"last error: {_last_line(state.history.runs[-1].exception)}"
                 )
         return lines
 
@@ -240,6 +253,13 @@ def _call_alarm(obj: Any, name: str, info: AlarmInvocationInfo) -> Any:
     if not callable(method):
         raise type_error(METHOD_DOES_NOT_EXIST.format(name=name))
     return relaxed_call(method, JsProxy(info))
+
+
+def _last_line(error: BaseException | None) -> str:
+    """The gist of a run's error: a Python error crosses as a ``PythonError``
+    whose message is the whole traceback, and its last line names the error."""
+    lines = str(error).strip().splitlines()
+    return lines[-1] if lines else repr(error)
 
 
 def _js_null() -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _errors
@@ -32,6 +33,8 @@ from ._js import (
 from ._objects import Instance, ObjectHost
 from ._pyodide import JsPromise, JsProxy, from_js, to_js_implicit
 from ._rpc import BindingWrapper, python_from_rpc, python_to_rpc
+from ._sql import SqliteStore
+from ._storage import KvStore
 
 if TYPE_CHECKING:
     from ._simulation import Simulation
@@ -67,6 +70,8 @@ class Namespace(HostObject):
         unique_key: str,
         jurisdiction: str | None = None,
         parent: Namespace | None = None,
+        sqlite: bool = False,
+        persist_dir: Path | None = None,
     ) -> None:
         self.simulation = simulation
         self.binding = binding
@@ -74,6 +79,9 @@ class Namespace(HostObject):
         self.compat = compat
         self.unique_key = unique_key
         self.jurisdiction_name = jurisdiction
+        self.sqlite = sqlite
+        """SQLite-backed (``new_sqlite_classes``) rather than KV-backed."""
+        self.persist_dir = persist_dir
         self._ids = IdFactory(unique_key)
         self.hosts: dict[str, ObjectHost] = parent.hosts if parent is not None else {}
         self._root = parent or self
@@ -117,6 +125,7 @@ class Namespace(HostObject):
         return Namespace(
             self.simulation, self.binding, self.cls, compat=self.compat,
             unique_key=self.unique_key, jurisdiction=jurisdiction, parent=self._root,
+            sqlite=self.sqlite, persist_dir=self.persist_dir,
         )
 
     # -- the simulator's side
@@ -126,6 +135,17 @@ class Namespace(HostObject):
         if host is None:
             host = self.hosts[object_id.hex] = ObjectHost(self, object_id)
         return host
+
+    def new_store(self, object_id: DurableObjectId) -> KvStore | SqliteStore:
+        """The durable storage of a new object of this namespace."""
+        if not self.sqlite:
+            return KvStore()
+        path = None
+        if self.persist_dir is not None:
+            label = object_id.name_or_none or object_id.hex
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+            path = self.persist_dir / f"{self.binding}-{safe}.sqlite"
+        return SqliteStore(path)
 
     def env_proxy(self) -> Any:
         return self.simulation.env_wrapper()

@@ -21,6 +21,7 @@ from ._errors import DurableObjectAbort, JsException
 from ._js import NULL, UNDEFINED, HostObject, JsDate, JsFunction, PyProxy
 from ._pyodide import JsPromise, JsPromiseProxy, JsProxy, from_js, to_js_implicit
 from ._rpc import BindingWrapper
+from ._sql import SqliteStore
 from ._storage import DurableObjectStorage, DurableObjectTransaction, KvStore
 from ._websocket import HibernationManager, WebSocket
 
@@ -96,7 +97,7 @@ class ObjectHost:
     def __init__(self, namespace: Namespace, object_id: DurableObjectId) -> None:
         self.namespace = namespace
         self.id = object_id
-        self.store = KvStore()
+        self.store: KvStore | SqliteStore = namespace.new_store(object_id)
         self.instance: Instance | None = None
         self.constructions = 0
         self._hibernation: HibernationManager | None = None
@@ -192,19 +193,25 @@ class ObjectHost:
 
     def run_transaction(self, storage: DurableObjectStorage, closure: Any) -> JsPromise:
         instance = self.live_instance()
-        txn = DurableObjectTransaction(storage)
 
         async def run() -> Any:
+            savepoint = None
+            if isinstance(self.store, SqliteStore):
+                savepoint = f"_cf_txn_savepoint_{self.store.savepoint_depth}"
+                self.store.savepoint(savepoint)
+            txn = DurableObjectTransaction(storage, savepoint)
             instance.in_transaction += 1
             try:
                 result = await call_js_callback(closure, txn)
             except BaseException:
-                txn.undo()
+                if txn.state == "open":
+                    txn.undo()
+                    txn.state = "rolled_back"
                 raise
             finally:
                 instance.in_transaction -= 1
-                if txn.state == "open":
-                    txn.state = "committed"
+            if txn.state == "open":
+                txn.commit()
             return result
 
         # The closure's error rolls the transaction back and reaches the

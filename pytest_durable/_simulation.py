@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -72,8 +73,22 @@ class Simulation:
 
     # -- set-up
 
-    def add_namespace(self, binding: str, cls: type, *, class_name: str | None = None) -> Namespace:
-        """Bind ``cls`` as a Durable Object namespace named ``binding``."""
+    def add_namespace(
+        self,
+        binding: str,
+        cls: type,
+        *,
+        class_name: str | None = None,
+        sqlite: bool = False,
+        persist_dir: Path | None = None,
+    ) -> Namespace:
+        """Bind ``cls`` as a Durable Object namespace named ``binding``.
+
+        ``sqlite`` makes its objects SQLite-backed (``new_sqlite_classes``);
+        ``persist_dir`` keeps each SQLite-backed object's database there as a
+        file. Two bindings of one class share one namespace, as in
+        production: the same ids reach the same objects.
+        """
         from ._shims.workers import DurableObject
 
         if not (isinstance(cls, type) and issubclass(cls, DurableObject)):
@@ -84,8 +99,12 @@ class Simulation:
         if binding in self.namespaces:
             raise ValueError(f"binding {binding!r} is already defined")
         name = class_name or cls.__name__
+        unique_key = f"{self.script_name}-{name}"
+        sibling = next((ns for ns in self.namespaces.values() if ns.unique_key == unique_key), None)
         namespace = Namespace(
-            self, binding, cls, compat=self.compat, unique_key=f"{self.script_name}-{name}"
+            self, binding, cls, compat=self.compat, unique_key=unique_key, parent=sibling,
+            sqlite=sqlite if sibling is None else sibling.sqlite,
+            persist_dir=persist_dir,
         )
         self.namespaces[binding] = namespace
         return namespace

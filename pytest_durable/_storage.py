@@ -28,7 +28,8 @@ from ._js import (
     structured_clone,
     to_js_string,
 )
-from ._pyodide import JsPromise
+from ._pyodide import JsPromise, to_js_implicit
+from ._sql import SqliteStore, SqlStorage, SyncKv
 
 if TYPE_CHECKING:
     from ._objects import ObjectHost
@@ -116,9 +117,10 @@ class DurableObjectStorage(HostObject):
         }
     )
 
-    def __init__(self, store: KvStore, host: ObjectHost) -> None:
+    def __init__(self, store: KvStore | SqliteStore, host: ObjectHost) -> None:
         self._store = store
         self._host = host
+        self._sqlite = isinstance(store, SqliteStore)
 
     # -- reads
 
@@ -127,14 +129,15 @@ class DurableObjectStorage(HostObject):
 
     def _get(self, keys: Any) -> Any:
         if isinstance(keys, JsArray):
-            if len(keys.items) > MAX_KEYS:
+            # workerd checks the 128-key limit on the KV backend only.
+            if not self._sqlite and len(keys.items) > MAX_KEYS:
                 raise _errors.range_error(
                     _errors.TOO_MANY_KEYS.format(limit=MAX_KEYS, count=len(keys.items))
                 )
-            names = sorted({_key(k) for k in keys.items})
+            names = sorted({_key(k, self._sqlite) for k in keys.items})
             found = ((k, self._store.get(k)) for k in names)
             return JsMap((k, v) for k, v in found if v is not UNDEFINED)
-        return self._store.get(_key(keys))
+        return self._store.get(_key(keys, self._sqlite))
 
     def list(self, options: Any = UNDEFINED) -> JsPromise:
         return _settle(lambda: JsMap((k, self._store.get(k)) for k in self._list_keys(options)))
@@ -174,11 +177,11 @@ class DurableObjectStorage(HostObject):
             if value is not UNDEFINED and not isinstance(value, JsObject):
                 raise _errors.type_error(_errors.PUT_BAD_SIGNATURE)
             entries = [(k, v) for k, v in key_or_entries.props.items() if v is not UNDEFINED]
-            prepared = [(_key(k), _prepare(v)) for k, v in entries]
+            prepared = [(_key(k, self._sqlite), _prepare(v, self._sqlite)) for k, v in entries]
         else:
             if value is UNDEFINED:
                 raise _errors.type_error(_errors.PUT_UNDEFINED)
-            prepared = [(_key(key_or_entries), _prepare(value))]
+            prepared = [(_key(key_or_entries, self._sqlite), _prepare(value, self._sqlite))]
         for key, stored in prepared:
             write(key, stored)
         return UNDEFINED
@@ -188,9 +191,9 @@ class DurableObjectStorage(HostObject):
 
     def _delete(self, keys: Any, remove: Callable[[str], Any]) -> Any:
         if isinstance(keys, JsArray):
-            names = [_key(k) for k in keys.items]
+            names = [_key(k, self._sqlite) for k in keys.items]
             return float(sum(remove(k) is not None for k in dict.fromkeys(names)))
-        return remove(_key(keys)) is not None
+        return remove(_key(keys, self._sqlite)) is not None
 
     def deleteAll(self, options: Any = UNDEFINED) -> JsPromise:
         def delete_all() -> Any:
@@ -211,7 +214,18 @@ class DurableObjectStorage(HostObject):
         return self._host.run_transaction(self, closure)
 
     def transactionSync(self, fn: Any) -> Any:
-        raise _errors.error(_errors.NOT_BACKED_BY_SQL)
+        store = self._store
+        if not isinstance(store, SqliteStore):
+            raise _errors.error(_errors.NOT_BACKED_BY_SQL)
+        name = f"_cf_sync_savepoint_{store.savepoint_depth}"
+        store.savepoint(name)
+        try:
+            result = _call_sync(fn)
+        except BaseException:
+            store.release(name, rollback=True)
+            raise
+        store.release(name, rollback=False)
+        return to_js_implicit(result)
 
     # -- alarms
 
@@ -228,11 +242,15 @@ class DurableObjectStorage(HostObject):
 
     @property
     def sql(self) -> Any:
-        raise _errors.error(_errors.SQL_NOT_AVAILABLE)
+        if not isinstance(self._store, SqliteStore):
+            raise _errors.error(_errors.SQL_NOT_AVAILABLE)
+        return SqlStorage(self._store)
 
     @property
     def kv(self) -> Any:
-        raise _errors.error(_errors.SYNC_KV_NOT_AVAILABLE)
+        if not isinstance(self._store, SqliteStore):
+            raise _errors.error(_errors.SYNC_KV_NOT_AVAILABLE)
+        return SyncKv(self._store, self)
 
     def getCurrentBookmark(self) -> Any:
         raise NotImplementedError(
@@ -253,9 +271,11 @@ class DurableObjectTransaction(HostObject):
          "deleteAlarm"}
     )
 
-    def __init__(self, storage: DurableObjectStorage) -> None:
+    def __init__(self, storage: DurableObjectStorage, savepoint: str | None = None) -> None:
         self._storage = storage
         self._undo: list[tuple[str, _Stored | None]] = []
+        self._alarm_before: Any = None
+        self.savepoint = savepoint
         self.state = "open"
 
     def _check(self, op: str) -> None:
@@ -311,18 +331,48 @@ class DurableObjectTransaction(HostObject):
         return UNDEFINED
 
     def undo(self) -> None:
-        for key, previous in reversed(self._undo):
-            self._storage._store.restore(key, previous)
+        """Roll back what the transaction wrote: KV writes, SQL and the alarm."""
+        store = self._storage._store
+        if self.savepoint is not None and isinstance(store, SqliteStore):
+            store.release(self.savepoint, rollback=True)
+            self.savepoint = None
+        else:
+            for key, previous in reversed(self._undo):
+                store.restore(key, previous)
         self._undo.clear()
+        if self._alarm_before is not None:
+            host = self._storage._host
+            host._alarms().restore(host, self._alarm_before)
+            self._alarm_before = None
+
+    def commit(self) -> None:
+        store = self._storage._store
+        if self.savepoint is not None and isinstance(store, SqliteStore):
+            store.release(self.savepoint, rollback=False)
+            self.savepoint = None
+        self.state = "committed"
+
+    def _remember_alarm(self) -> None:
+        if self._alarm_before is None:
+            host = self._storage._host
+            self._alarm_before = host._alarms().snapshot(host)
 
     def getAlarm(self, options: Any = UNDEFINED) -> JsPromise:
         return self._checked("getAlarm", self._storage._host.get_alarm)
 
     def setAlarm(self, scheduled_time: Any, options: Any = UNDEFINED) -> JsPromise:
-        return self._checked("setAlarm", lambda: self._storage._host.set_alarm(scheduled_time))
+        def set_alarm() -> Any:
+            self._remember_alarm()
+            return self._storage._host.set_alarm(scheduled_time)
+
+        return self._checked("setAlarm", set_alarm)
 
     def deleteAlarm(self, options: Any = UNDEFINED) -> JsPromise:
-        return self._checked("deleteAlarm", self._storage._host.delete_alarm)
+        def delete_alarm() -> Any:
+            self._remember_alarm()
+            return self._storage._host.delete_alarm()
+
+        return self._checked("deleteAlarm", delete_alarm)
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -348,17 +398,33 @@ def _options(options: Any) -> dict[str, Any]:
     )
 
 
-def _key(key: Any) -> str:
+def _call_sync(fn: Any) -> Any:
+    """Call the callback of ``transactionSync``; it must not be async."""
+    from ._js import JsFunction, PyProxy
+
+    if isinstance(fn, PyProxy) and callable(fn.obj):
+        return fn.obj()
+    if isinstance(fn, JsFunction):
+        return fn.fn()
+    raise _errors.type_error(
+        "Failed to execute 'transactionSync' on 'DurableObjectStorage': parameter 1 is not of "
+        "type 'Function'."
+    )
+
+
+def _key(key: Any, sqlite: bool = False) -> str:
+    """The key as the runtime stores it; the KV backend limits its size
+    (the SQLite backend limits the row instead)."""
     text = to_js_string(key)
     size = len(text.encode("utf-8", "surrogatepass"))
-    if size > MAX_KEY_SIZE:
+    if not sqlite and size > MAX_KEY_SIZE:
         raise _errors.range_error(_errors.KEY_TOO_LARGE.format(limit=MAX_KEY_SIZE, size=size))
     return text
 
 
-def _prepare(value: Any) -> _Stored:
+def _prepare(value: Any, sqlite: bool = False) -> _Stored:
     clone = structured_clone(value)
     size = serialized_size(clone)
-    if size > ENFORCED_MAX_VALUE_SIZE:
+    if not sqlite and size > ENFORCED_MAX_VALUE_SIZE:
         raise _errors.range_error(_errors.VALUE_TOO_LARGE.format(limit=MAX_VALUE_SIZE, size=size))
     return _Stored(clone, size)

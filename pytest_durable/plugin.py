@@ -3,6 +3,7 @@ the private modules and never imports pytest."""
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -13,13 +14,13 @@ import pytest
 from ._clock import CLOCK_MODES, Clock, ClockMode
 from ._compat import Compat
 from ._config import ConfigError, Project, check_durable_object, find_config, load_config
-from ._shims import install as install_shims
 from ._loop import DurableEventLoop
+from ._namespace import NamespaceWrapper
+from ._shims import install as install_shims
 from ._simulation import EnvWrapper, Simulation
 from ._timecontrol import TimeControl
-from ._namespace import NamespaceWrapper
 
-MARKER_KEYWORDS = ("cls", "binding")
+MARKER_KEYWORDS = ("cls", "binding", "sqlite")
 CLOCK_MARKER_KEYWORDS = ("mode", "start", "jitter", "seed", "leftovers")
 LEFTOVER_POLICIES = ("warn", "fail", "ignore")
 
@@ -44,7 +45,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="the wrangler configuration to use instead of the nearest one",
     )
+    group.addoption(
+        "--durable-sqlite-dir",
+        default=None,
+        metavar="DIR",
+        help="keep each SQLite-backed object's database as a file under DIR/<test>/",
+    )
     parser.addini("durable_clock", "the simulation clock: fake (default) or real", default="fake")
+    parser.addini(
+        "durable_sqlite_dir",
+        "keep each SQLite-backed object's database as a file under this folder/<test>/",
+        default="",
+    )
     parser.addini(
         "durable_config",
         "the wrangler configuration to use instead of the nearest one to each test",
@@ -178,10 +190,9 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
     """Before a test module is imported, make its project's main module
     importable, so that ``from entry import MyObject`` in a test works."""
     if isinstance(collector, pytest.Module):
-        try:
+        # A ConfigError is reported, with the file and key, by the fixture that needs it.
+        with contextlib.suppress(ConfigError):
             _project_at(collector.config, Path(collector.path))
-        except ConfigError:
-            pass  # reported, with the file and key, by the fixture that needs it
 
 
 def _project_at(config: pytest.Config, test_path: Path) -> Project | None:
@@ -216,6 +227,7 @@ def _build_simulation(request: pytest.FixtureRequest) -> Simulation:
     marker = _marker_args(request)
     project = _project_for(request)
     clock = _build_clock(request)
+    persist_dir = _sqlite_dir(request)
     if project is not None:
         cfg = project.config
         try:
@@ -230,7 +242,11 @@ def _build_simulation(request: pytest.FixtureRequest) -> Simulation:
                 cls = project.resolve(binding)
             except ConfigError as exc:
                 _fail(request, str(exc))
-            simulation.add_namespace(binding.name, cls, class_name=binding.class_name)
+            simulation.add_namespace(
+                binding.name, cls, class_name=binding.class_name,
+                sqlite=binding.class_name in cfg.sqlite_classes,
+                persist_dir=persist_dir,
+            )
     else:
         simulation = Simulation(clock=clock)
     marked = marker.get("cls")
@@ -248,11 +264,26 @@ def _build_simulation(request: pytest.FixtureRequest) -> Simulation:
                     f"@pytest.mark.durable_object: binding {name!r} is already bound to "
                     f"{simulation.namespaces[name].cls.__qualname__}; choose another binding",
                 )
-            simulation.add_namespace(name, marked)
+            simulation.add_namespace(
+                name, marked, sqlite=bool(marker.get("sqlite")), persist_dir=persist_dir
+            )
     wanted = marker.get("binding")
     if wanted and wanted not in simulation.namespaces:
         _fail(request, _no_such_binding(wanted, simulation.namespaces))
     return simulation
+
+
+def _sqlite_dir(request: pytest.FixtureRequest) -> Path | None:
+    """Where this test's SQLite databases go, when persistence is asked for."""
+    config = request.config
+    folder = config.getoption("durable_sqlite_dir") or config.getini("durable_sqlite_dir")
+    if not folder:
+        return None
+    base = Path(folder)
+    if not base.is_absolute():
+        base = (Path.cwd() if config.getoption("durable_sqlite_dir") else config.rootpath) / base
+    test = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.nodeid)
+    return base / test
 
 
 def _build_clock(request: pytest.FixtureRequest) -> Clock:

@@ -73,11 +73,6 @@ def test_two_bindings_of_one_class_are_one_namespace(durable_simulation: Simulat
     assert second.idFromString(made.toString()).equals(made)
 
 
-@pytest.mark.xfail(
-    reason="Simulation.add_namespace gives each binding its own objects, even when two "
-    "bindings name the same class",
-    strict=True,
-)
 async def test_two_bindings_of_one_class_reach_the_same_object(durable_simulation: Simulation):
     Probe.constructions = 0
     durable_simulation.add_namespace("FIRST", Probe)
