@@ -6,11 +6,12 @@ package exports the few names a test or script types.
 
 from __future__ import annotations
 
+from ._alarms import AlarmHistory, AlarmRun
 from ._clock import Clock
 from ._compat import Compat
-from ._alarms import AlarmHistory, AlarmRun
 from ._errors import DurableObjectAbort, JsException
-from ._loop import DurableEventLoop
+from ._loop import DeadlockError, DurableEventLoop
+from ._outbound import OutboundFetchBlocked
 from ._shims import install
 from ._simulation import Simulation
 from ._timecontrol import TimeControl
@@ -20,9 +21,11 @@ __all__ = [
     "AlarmRun",
     "Clock",
     "Compat",
+    "DeadlockError",
     "DurableEventLoop",
     "DurableObjectAbort",
     "JsException",
+    "OutboundFetchBlocked",
     "Simulation",
     "TimeControl",
     "install",

@@ -11,6 +11,7 @@ Every run is recorded in the object's ``AlarmHistory``.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from ._objects import ObjectHost
     from ._simulation import Simulation
 
-__all__ = ["AlarmScheduler", "AlarmRun", "AlarmHistory", "AlarmInvocationInfo"]
+__all__ = ["AlarmHistory", "AlarmInvocationInfo", "AlarmRun", "AlarmScheduler"]
 
 RETRY_START_SECONDS: Final = 2
 MAX_RETRIES: Final = 6
@@ -69,18 +70,27 @@ class AlarmHistory:
     @property
     def retry_delays(self) -> list[float]:
         """Seconds between each run and the next."""
-        times = self.run_times
-        return [(b - a) / 1000 for a, b in zip(times, times[1:], strict=False)]
+        return [(b - a) / 1000 for a, b in itertools.pairwise(self.run_times)]
 
     @property
     def outcomes(self) -> list[str]:
         return [run.outcome for run in self.runs]
 
 
+_SavedAlarm = tuple[float | None, float | None, int, bool, bool]
+
+
 class _AlarmState:
     __slots__ = (
-        "time_ms", "due_ms", "retry_count", "running", "set_in_run", "deleted_in_run",
-        "timer", "task", "history",
+        "deleted_in_run",
+        "due_ms",
+        "history",
+        "retry_count",
+        "running",
+        "set_in_run",
+        "task",
+        "time_ms",
+        "timer",
     )
 
     def __init__(self) -> None:
@@ -139,17 +149,20 @@ class AlarmScheduler:
             state.deleted_in_run = True
         self._disarm(state)
 
-    def snapshot(self, host: ObjectHost) -> tuple[float | None, float | None, int]:
+    def snapshot(self, host: ObjectHost) -> _SavedAlarm:
         """The alarm as stored, for a transaction to restore on rollback."""
         state = self._state(host)
-        return (state.time_ms, state.due_ms, state.retry_count)
+        return (
+            state.time_ms, state.due_ms, state.retry_count, state.set_in_run, state.deleted_in_run
+        )
 
-    def restore(self, host: ObjectHost, saved: tuple[float | None, float | None, int]) -> None:
+    def restore(self, host: ObjectHost, saved: _SavedAlarm) -> None:
         state = self._state(host)
-        state.time_ms, state.due_ms, state.retry_count = saved
-        if state.running:
-            state.set_in_run = state.time_ms is not None
-        else:
+        (
+            state.time_ms, state.due_ms, state.retry_count, state.set_in_run, state.deleted_in_run
+        ) = saved
+        # While the handler runs, what it wrote decides the alarm when it ends.
+        if not state.running:
             self._arm(host, state)
 
     # -- what tests read
@@ -158,11 +171,15 @@ class AlarmScheduler:
         return self._state(host).history
 
     def next_due(self) -> float | None:
-        times = [s.due_ms for _, s in self._states.values() if s.due_ms is not None and not s.running]
+        times = [
+            s.due_ms for _, s in self._states.values() if s.due_ms is not None and not s.running
+        ]
         return min(times) if times else None
 
     def running_tasks(self) -> list[asyncio.Task[None]]:
-        return [s.task for _, s in self._states.values() if s.task is not None and not s.task.done()]
+        return [
+            s.task for _, s in self._states.values() if s.task is not None and not s.task.done()
+        ]
 
     def leftovers(self) -> list[str]:
         """One line per alarm still pending or dropped after failing."""
@@ -227,9 +244,11 @@ class AlarmScheduler:
             AlarmRun(int(scheduled), int(run_ms), retry_count,
                      "success" if error is None else "exception", error)
         )
-        if state.set_in_run:
+        set_in_run, deleted_in_run = state.set_in_run, state.deleted_in_run
+        state.set_in_run = state.deleted_in_run = False
+        if set_in_run:
             state.retry_count = 0
-        elif error is None or state.deleted_in_run:
+        elif error is None or deleted_in_run:
             state.time_ms = state.due_ms = None
             state.retry_count = 0
         elif retry_count >= MAX_RETRIES:

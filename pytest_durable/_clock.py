@@ -14,12 +14,12 @@ import random
 import time
 from typing import Any, Final, Literal
 
-__all__ = ["Clock", "ClockMode", "CLOCK_MODES", "DEFAULT_START"]
+__all__ = ["CLOCK_MODES", "DEFAULT_START", "Clock", "ClockMode"]
 
 ClockMode = Literal["fake", "real"]
 CLOCK_MODES: Final = ("fake", "real")
 
-DEFAULT_START: Final = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
+DEFAULT_START: Final = _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)
 """Where a fake clock starts unless told otherwise: the same instant every
 run, so that tests are reproducible."""
 
@@ -55,7 +55,9 @@ class Clock:
         times stay small, so float rounding never hides a due timer."""
         self.jitter = jitter
         if idle_timeout <= 0:
-            raise ValueError(f"idle_timeout must be a positive number of seconds, not {idle_timeout!r}")
+            raise ValueError(
+                f"idle_timeout must be a positive number of seconds, not {idle_timeout!r}"
+            )
         self.idle_timeout = idle_timeout
         """Real seconds the loop waits for I/O, when no timer is pending under
         the fake clock, before it declares the test stuck."""
@@ -87,7 +89,7 @@ class Clock:
             )
         self._fake_ms = float(ms)
         if self._frozen is not None:
-            self._frozen.move_to(_dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc))
+            self._frozen.move_to(_dt.datetime.fromtimestamp(ms / 1000, tz=_dt.UTC))
 
     def retry_extra(self, delay_ms: float) -> float:
         """The random extra on one alarm retry delay (0 unless jitter is on)."""
@@ -102,7 +104,7 @@ class Clock:
             return
         from freezegun import freeze_time
 
-        moment = _dt.datetime.fromtimestamp(self._fake_ms / 1000, tz=_dt.timezone.utc)
+        moment = _dt.datetime.fromtimestamp(self._fake_ms / 1000, tz=_dt.UTC)
         self._freezer = freeze_time(moment, real_asyncio=True)
         self._frozen = self._freezer.start()
 
@@ -120,7 +122,7 @@ def _start_ms(start: _dt.datetime | float | None) -> float:
         return DEFAULT_START.timestamp() * 1000
     if isinstance(start, _dt.datetime):
         if start.tzinfo is None:
-            start = start.replace(tzinfo=_dt.timezone.utc)
+            start = start.replace(tzinfo=_dt.UTC)
         return start.timestamp() * 1000
     if isinstance(start, (int, float)) and not isinstance(start, bool):
         return float(start)
@@ -130,5 +132,5 @@ def _start_ms(start: _dt.datetime | float | None) -> float:
 
 
 def _iso(ms: float) -> str:
-    moment = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc)
+    moment = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["CompatFlag", "FLAGS", "DEFAULT_COMPATIBILITY_DATE", "Compat"]
+__all__ = ["DEFAULT_COMPATIBILITY_DATE", "FLAGS", "Compat", "CompatFlag"]
 
 
 @dataclass(frozen=True)

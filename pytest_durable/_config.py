@@ -1,7 +1,7 @@
 """The project's wrangler configuration, read as wrangler reads it.
 
-``find_config`` looks for ``wrangler.toml``, ``wrangler.json`` or
-``wrangler.jsonc`` from a folder upwards; ``load_config`` parses one;
+``find_config`` looks for ``wrangler.json``, ``wrangler.jsonc`` or
+``wrangler.toml`` from a folder upwards; ``load_config`` parses one;
 ``Project`` imports its main module (its folder becomes importable, as the
 runtime imports ``src/entry.py``) and resolves the Durable Object classes
 its bindings name. Errors are ``ConfigError`` and name the file and the key.
@@ -14,6 +14,7 @@ import json
 import re
 import sys
 import tomllib
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -46,6 +47,38 @@ class WranglerConfig:
     bindings: tuple[Binding, ...]
     vars: dict[str, Any] = field(default_factory=dict)
     sqlite_classes: frozenset[str] = frozenset()
+    secrets: dict[str, str] = field(default_factory=dict)
+    """From ``.dev.vars`` (or ``.dev.vars.<environment>``) beside the config."""
+    unmodelled: dict[str, str] = field(default_factory=dict)
+    """Bindings the simulator does not model: name -> kind."""
+    environment: str | None = None
+
+
+# wrangler's binding sections the simulator does not model, and their kind.
+UNMODELLED_BINDINGS: Final = {
+    "kv_namespaces": ("binding", "KV namespace"),
+    "r2_buckets": ("binding", "R2 bucket"),
+    "d1_databases": ("binding", "D1 database"),
+    "services": ("binding", "service"),
+    "vectorize": ("binding", "Vectorize index"),
+    "hyperdrive": ("binding", "Hyperdrive"),
+    "analytics_engine_datasets": ("binding", "Analytics Engine dataset"),
+    "workflows": ("binding", "Workflow"),
+    "send_email": ("name", "send_email"),
+    "mtls_certificates": ("binding", "mTLS certificate"),
+    "dispatch_namespaces": ("binding", "dispatch namespace"),
+    "secrets_store_secrets": ("binding", "Secrets Store secret"),
+    "ratelimits": ("name", "rate limiting"),
+}
+SINGLE_BINDINGS: Final = {
+    "ai": "Workers AI", "browser": "Browser Rendering", "images": "Images",
+    "version_metadata": "version metadata", "assets": "static assets",
+}
+# Keys an [env.NAME] section does not inherit from the top level.
+NOT_INHERITED: Final = frozenset(
+    {"vars", "durable_objects", "queues", "ai", "browser", "images", "version_metadata",
+     "assets", *UNMODELLED_BINDINGS}
+)
 
 
 def find_config(start: Path, stop: Path | None = None) -> Path | None:
@@ -61,13 +94,67 @@ def find_config(start: Path, stop: Path | None = None) -> Path | None:
     return None
 
 
-def load_config(path: Path) -> WranglerConfig:
-    """Parse a wrangler config file."""
+def load_config(path: Path, environment: str | None = None) -> WranglerConfig:
+    """Parse a wrangler config file, for one of its ``[env.NAME]``
+    environments if ``environment`` is given."""
     if not path.is_file():
         raise ConfigError(f"{path}: no such wrangler configuration file")
     text = path.read_text(encoding="utf-8")
     raw = _parse_toml(path, text) if path.suffix == ".toml" else _parse_jsonc(path, text)
-    return _read(path, raw)
+    if environment:
+        raw = _environment(path, raw, environment)
+    config = _read(path, raw)
+    secrets = read_dev_vars(path.parent, environment)
+    return WranglerConfig(
+        **{**config.__dict__, "secrets": secrets, "environment": environment or None}
+    )
+
+
+def _environment(path: Path, raw: dict[str, Any], name: str) -> dict[str, Any]:
+    """The configuration as wrangler sees it for ``--env NAME``."""
+    environments = raw.get("env", {})
+    if not isinstance(environments, dict) or name not in environments:
+        known = ", ".join(sorted(environments)) if isinstance(environments, dict) else ""
+        raise ConfigError(
+            f"{path}: no environment {name!r} (env.{name}); the file defines "
+            f"{known or 'no environments'}"
+        )
+    section = environments[name]
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: env.{name} must be a table")
+    merged = {k: v for k, v in raw.items() if k != "env" and k not in NOT_INHERITED}
+    merged.update(section)
+    return merged
+
+
+def read_dev_vars(folder: Path, environment: str | None = None) -> dict[str, str]:
+    """Secrets from ``.dev.vars`` (dotenv syntax), as ``wrangler dev`` reads them;
+    ``.dev.vars.<environment>`` wins when it exists."""
+    path = folder / ".dev.vars"
+    if environment and (folder / f".dev.vars.{environment}").is_file():
+        path = folder / f".dev.vars.{environment}"
+    if not path.is_file():
+        return {}
+    secrets: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ConfigError(f"{path}:{number}: expected NAME=value, got {line!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            quote, value = value[0], value[1:-1]
+            if quote == '"':
+                value = value.replace("\\n", "\n")
+        else:
+            value = value.split(" #", 1)[0].rstrip()
+        secrets[name] = value
+    return secrets
 
 
 def _parse_toml(path: Path, text: str) -> dict[str, Any]:
@@ -130,9 +217,23 @@ def _read(path: Path, raw: dict[str, Any]) -> WranglerConfig:
     if not isinstance(variables, dict):
         raise ConfigError(f"{path}: 'vars' must be a table of names and values")
     sqlite: set[str] = set()
-    for migration in raw.get("migrations", []) or []:
-        if isinstance(migration, dict):
-            sqlite.update(migration.get("new_sqlite_classes", []) or [])
+    created: dict[str, str] = {}
+    for index, migration in enumerate(raw.get("migrations", []) or []):
+        if not isinstance(migration, dict):
+            raise ConfigError(f"{path}: migrations[{index}] must be a table")
+        for key in ("new_classes", "new_sqlite_classes"):
+            for class_name in migration.get(key, []) or []:
+                where = f"migrations[{index}].{key}"
+                if class_name in created:
+                    raise ConfigError(
+                        f"{path}: class {class_name!r} is created twice, in "
+                        f"{created[class_name]} and in {where}; a class is created by one "
+                        "migration only"
+                    )
+                created[class_name] = where
+                if key == "new_sqlite_classes":
+                    sqlite.add(class_name)
+    unmodelled = _unmodelled_bindings(path, raw)
     return WranglerConfig(
         path=path,
         name=str(raw.get("name", path.parent.name)),
@@ -142,7 +243,26 @@ def _read(path: Path, raw: dict[str, Any]) -> WranglerConfig:
         bindings=tuple(bindings),
         vars=dict(variables),
         sqlite_classes=frozenset(sqlite),
+        unmodelled=unmodelled,
     )
+
+
+def _unmodelled_bindings(path: Path, raw: dict[str, Any]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for section, (key, kind) in UNMODELLED_BINDINGS.items():
+        for entry in raw.get(section, []) or []:
+            if isinstance(entry, dict) and isinstance(entry.get(key), str):
+                found[entry[key]] = kind
+    queues = raw.get("queues", {})
+    if isinstance(queues, dict):
+        for entry in queues.get("producers", []) or []:
+            if isinstance(entry, dict) and isinstance(entry.get("binding"), str):
+                found[entry["binding"]] = "Queue producer"
+    for section, kind in SINGLE_BINDINGS.items():
+        entry = raw.get(section)
+        if isinstance(entry, dict) and isinstance(entry.get("binding"), str):
+            found[entry["binding"]] = kind
+    return found
 
 
 class Project:
@@ -165,7 +285,17 @@ class Project:
                 f"{self.config.path}: 'main' names {main.name}, which is not a Python module; "
                 "pytest-durable runs Python Workers"
             )
-        return import_module_file(main)
+        try:
+            return import_module_file(main)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            # One line that points into the Worker's code; the plugin's own
+            # frames around the import would only hide it.
+            raise ConfigError(
+                f"{_raised_at(exc)}: {type(exc).__name__}: {exc} (importing {main.name}, "
+                f"the 'main' of {self.config.path})"
+            ) from exc
 
     def activate(self) -> None:
         """Make this project's main module the one its name imports."""
@@ -202,6 +332,14 @@ def check_durable_object(cls: Any, context: str) -> None:
             f"{context}, which is not a Durable Object class: subclass "
             "workers.DurableObject (from workers import DurableObject)"
         )
+
+
+def _raised_at(exc: Exception) -> str:
+    """``file:line`` where ``exc`` was raised, in the user's code."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}:{exc.lineno}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "<unknown>"
 
 
 def _durable_object_names(module: ModuleType) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["JsException", "DurableObjectAbort", "js_error"]
+__all__ = ["DurableObjectAbort", "JsException", "js_error"]
 
 
 class JsException(Exception):

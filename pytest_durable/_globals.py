@@ -24,7 +24,7 @@ from ._js import (
     PyProxy,
     to_js_string,
 )
-from ._pyodide import JsClass, JsProxy, to_js_implicit
+from ._pyodide import JsClass, JsPromise, JsProxy, to_js_implicit
 from ._websocket import WebSocketPair, WebSocketRequestResponsePair
 
 __all__ = ["GLOBALS", "OBJECT_FROM_ENTRIES"]
@@ -105,6 +105,22 @@ class _Console(JsObject):
         super().__init__({name: _console(name) for name in levels})
 
 
+def _fetch(input: Any, init: Any = UNDEFINED) -> JsPromise:
+    """The global ``fetch``: outbound requests, through httpx."""
+    import asyncio
+
+    from ._outbound import send
+    from ._simulation import current_simulation
+
+    try:
+        request = JsRequest.construct(input, init)
+    except JsException as exc:
+        return JsPromise.reject(exc)
+    simulation = current_simulation()
+    sending = send(request, simulation.fetch_transport, simulation.blocked_fetches)
+    return JsPromise(asyncio.ensure_future(sending))
+
+
 OBJECT_FROM_ENTRIES: Final = JsProxy(JsFunction(_from_entries, "fromEntries"))
 
 GLOBALS: Final[dict[str, JsProxy]] = {
@@ -141,6 +157,7 @@ GLOBALS: Final[dict[str, JsProxy]] = {
     "Request": JsProxy(JsClass("Request", JsRequest.construct)),
     "Response": JsProxy(JsClass("Response", JsResponse.construct)),
     "console": JsProxy(_Console()),
+    "fetch": JsProxy(JsFunction(_fetch, "fetch")),
     "WebSocketPair": JsProxy(JsClass("WebSocketPair", lambda *args: WebSocketPair())),
     "WebSocketRequestResponsePair": JsProxy(
         JsClass("WebSocketRequestResponsePair", WebSocketRequestResponsePair)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ._clock import Clock
 
-__all__ = ["DurableEventLoop", "DeadlockError"]
+__all__ = ["DeadlockError", "DurableEventLoop"]
 
 
 class DeadlockError(RuntimeError):

@@ -216,7 +216,7 @@ class DurableObjectStub(HostObject):
                 raise _errors.type_error(
                     "Incorrect type for Promise: the Promise did not resolve to 'Response'."
                 )
-            _hand_over_websocket(response)
+            hand_over_websocket(response)
             return response
 
         return self._dispatch(handle)
@@ -225,7 +225,7 @@ class DurableObjectStub(HostObject):
         if name in RESERVED_NAMES:
             # The object's side refuses the name, so the call's promise rejects.
             return JsPromise.reject(_errors.type_error(_errors.RESERVED_METHOD.format(name=name)))
-        sent = _transfer(JsArray(args))
+        sent = transfer(JsArray(args))
 
         async def handle(obj: Any) -> Any:
             method = getattr(obj, name, None)
@@ -234,7 +234,7 @@ class DurableObjectStub(HostObject):
             result = method(*(python_from_rpc(from_js(a)) for a in sent.items))
             if inspect.isawaitable(result):
                 result = await result
-            return _transfer(to_js_implicit(python_to_rpc(result)))
+            return transfer(to_js_implicit(python_to_rpc(result)))
 
         return self._dispatch(handle)
 
@@ -243,7 +243,7 @@ class DurableObjectStub(HostObject):
         return JsPromise(task)
 
 
-def _hand_over_websocket(response: JsResponse) -> None:
+def hand_over_websocket(response: JsResponse) -> None:
     """A 101 response gives its socket to the caller, as the runtime couples it."""
     from ._websocket import WebSocket
 
@@ -261,7 +261,7 @@ def _hand_over_websocket(response: JsResponse) -> None:
     ws.used_in_response = True
 
 
-def _transfer(value: Any) -> Any:
+def transfer(value: Any) -> Any:
     """Serialize and deserialize a value crossing RPC, with its size limit."""
     clone = structured_clone(value)
     size = serialized_size(clone)

@@ -134,9 +134,9 @@ class ObjectHost:
         except DurableObjectAbort:
             instance.break_with(instance.state.abort_error)
         except JsException as exc:
-            instance.break_with(_remote(exc))
+            instance.break_with(remote_error(exc))
         except Exception as exc:
-            instance.break_with(_python_error(exc))
+            instance.break_with(python_error(exc))
 
     def evict(self) -> None:
         """Hibernate or evict: drop the live instance. Storage and
@@ -179,11 +179,11 @@ class ObjectHost:
         except JsException as exc:
             if instance.broken is not None:
                 raise instance.broken from None
-            raise _remote(exc) from None
+            raise remote_error(exc) from None
         except Exception as exc:
             if instance.broken is not None:
                 raise instance.broken from None
-            raise _python_error(exc) from None
+            raise python_error(exc) from None
 
     # -- storage hooks
 
@@ -275,7 +275,7 @@ class DurableObjectState(HostObject):
         raise NotImplementedError("ctx.facets is not modelled by pytest-durable")
 
     def waitUntil(self, promise: Any) -> Any:
-        awaitable = _awaitable_of(promise)
+        awaitable = awaitable_of(promise)
         if awaitable is not None:
             self.wait_until_tasks.append(asyncio.ensure_future(awaitable))
         return UNDEFINED
@@ -317,7 +317,7 @@ class DurableObjectState(HostObject):
                 settled.set_exception(error)
             else:
                 instance.break_with(
-                    _remote(error) if isinstance(error, JsException) else _python_error(error)
+                    remote_error(error) if isinstance(error, JsException) else python_error(error)
                 )
                 # The promise inside the object is deliberately never settled.
 
@@ -411,7 +411,7 @@ async def _wait(promise: JsPromise) -> Any:
     return await JsPromiseProxy(promise)
 
 
-def _awaitable_of(value: Any) -> Awaitable[Any] | None:
+def awaitable_of(value: Any) -> Awaitable[Any] | None:
     if isinstance(value, JsPromise):
         return _wait(value)
     if isinstance(value, PyProxy) and inspect.isawaitable(value.obj):
@@ -420,14 +420,14 @@ def _awaitable_of(value: Any) -> Awaitable[Any] | None:
     return None
 
 
-def _remote(exc: JsException) -> JsException:
+def remote_error(exc: JsException) -> JsException:
     """A JavaScript error thrown in the object, as its caller receives it."""
     props = {k: v for k, v in vars(exc).items() if k not in ("name", "message")}
     props["remote"] = True
     return JsException(exc.name, exc.message, **props)
 
 
-def _python_error(exc: BaseException) -> JsException:
+def python_error(exc: BaseException) -> JsException:
     """A Python exception escaping the object becomes a ``PythonError``
     whose message is the formatted traceback; across RPC it arrives as an
     ``Error`` with the name folded into the message."""

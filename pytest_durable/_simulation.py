@@ -20,15 +20,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import httpx
+
 from ._alarms import AlarmScheduler
 from ._clock import Clock
 from ._compat import Compat
 from ._js import HostObject
 from ._namespace import DurableObjectStub, Namespace, NamespaceWrapper
-from ._objects import ObjectHost
+from ._objects import ObjectHost, awaitable_of
 from ._pyodide import JsProxy
 from ._shims import install as install_shims
 from ._websocket import HandlerCalls
+from ._worker import WorkerStub
 
 __all__ = ["Simulation", "current_simulation"]
 
@@ -60,12 +63,24 @@ class Simulation:
         compat: Compat | None = None,
         vars: Mapping[str, Any] | None = None,
         script_name: str = "worker",
+        fetch_transport: httpx.AsyncBaseTransport | None = None,
+        unmodelled: Mapping[str, str] | None = None,
     ) -> None:
         self.clock = clock or Clock()
         self.compat = compat or Compat()
         self.script_name = script_name
         self.namespaces: dict[str, Namespace] = {}
-        self.vars: dict[str, Any] = dict(vars or {})
+        self.vars: dict[str, Any] = {k: json_to_js(v) for k, v in (vars or {}).items()}
+        self.fetch_transport = fetch_transport
+        """The httpx transport outbound fetch() uses (None: blocked unless mocked)."""
+        self.blocked_fetches: list[str] = []
+        """URLs of outbound requests that nothing answered: the plugin fails
+        the test at teardown unless the test cleared this list."""
+        self.unmodelled: dict[str, str] = dict(unmodelled or {})
+        """Bindings the configuration declares but the simulator does not
+        model, by name, with their kind: touching one raises."""
+        self.worker: WorkerStub | None = None
+        self._wait_until: list[asyncio.Future[Any]] = []
         self.alarms = AlarmScheduler(self)
         self._env = _Env(self)
         self._env_wrapper: EnvWrapper | None = None
@@ -124,6 +139,17 @@ class Simulation:
     def namespace(self, binding: str) -> NamespaceWrapper:
         wrapper: NamespaceWrapper = getattr(self.env, binding)
         return wrapper
+
+    def set_worker(self, entrypoint: Any) -> WorkerStub:
+        """Make ``entrypoint`` (a ``WorkerEntrypoint`` subclass, or an
+        ``on_fetch`` function) the Worker's default export."""
+        self.worker = WorkerStub(self, entrypoint)
+        return self.worker
+
+    def wait_until(self, promise: Any) -> None:
+        awaitable = awaitable_of(promise)
+        if awaitable is not None:
+            self._wait_until.append(asyncio.ensure_future(awaitable))
 
     def host_of(self, stub: Any) -> ObjectHost:
         """The object a stub (as Python code holds it) reaches."""
@@ -204,7 +230,7 @@ class Simulation:
             task.cancel()
 
     def _pending(self) -> list[asyncio.Future[Any]]:
-        return [
+        return [task for task in self._wait_until if not task.done()] + [
             task
             for namespace in self.namespaces.values()
             for host in namespace.hosts.values()
@@ -212,6 +238,22 @@ class Simulation:
             for task in host.instance.state.wait_until_tasks
             if not task.done()
         ]
+
+
+def json_to_js(value: Any) -> Any:
+    """A configuration value (TOML or JSON) as JavaScript holds it."""
+    from ._js import JsArray, JsObject
+    from ._pyodide import to_js_implicit
+
+    if isinstance(value, dict):
+        return JsObject({str(k): json_to_js(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return JsArray(json_to_js(v) for v in value)
+    if value is None:
+        from ._js import NULL
+
+        return NULL
+    return to_js_implicit(value)
 
 
 class _Env(HostObject):
@@ -223,11 +265,19 @@ class _Env(HostObject):
         self._simulation = simulation
 
     def js_get(self, name: str) -> Any:
-        namespace = self._simulation.namespaces.get(name)
+        simulation = self._simulation
+        namespace = simulation.namespaces.get(name)
         if namespace is not None:
             return namespace
-        if name in self._simulation.vars:
-            return self._simulation.vars[name]
+        if name in simulation.vars:
+            return simulation.vars[name]
+        if name in simulation.unmodelled:
+            modelled = ", ".join(sorted([*simulation.namespaces, *simulation.vars])) or "none"
+            raise NotImplementedError(
+                f"env.{name} is a {simulation.unmodelled[name]} binding, which pytest-durable "
+                f"does not model (it models Durable Object namespaces, vars and secrets; "
+                f"this env has: {modelled})"
+            )
         raise AttributeError(name)
 
     def js_own_props(self) -> dict[str, Any]:

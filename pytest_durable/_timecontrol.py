@@ -45,17 +45,18 @@ class TimeControl:
     @property
     def now(self) -> _dt.datetime:
         """The current time as an aware UTC datetime."""
-        return _dt.datetime.fromtimestamp(self._clock.precise_ms() / 1000, tz=_dt.timezone.utc)
+        return _dt.datetime.fromtimestamp(self._clock.precise_ms() / 1000, tz=_dt.UTC)
 
     async def advance(self, seconds: float | _dt.timedelta) -> None:
         """Move the clock forward by ``seconds``, running what falls due."""
+        given = seconds
         if isinstance(seconds, _dt.timedelta):
             seconds = seconds.total_seconds()
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-            raise TypeError(f"advance() takes seconds or a timedelta, not {seconds!r}")
+            raise TypeError(f"advance() takes seconds or a timedelta, not {given!r}")
         if seconds < 0:
             raise ValueError(
-                f"advance({seconds!r}): the clock cannot go backwards; give a duration >= 0"
+                f"advance({given!r}): the clock cannot go backwards; give a duration >= 0"
             )
         self._require_fake("advance")
         await asyncio.sleep(seconds)
@@ -65,9 +66,8 @@ class TimeControl:
         """Move the clock forward to ``when`` (a datetime, naive meaning
         UTC, or ms since the epoch); never backwards."""
         if isinstance(when, _dt.datetime):
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=_dt.timezone.utc)
-            target_ms = when.timestamp() * 1000
+            aware = when if when.tzinfo is not None else when.replace(tzinfo=_dt.UTC)
+            target_ms = aware.timestamp() * 1000
         elif isinstance(when, (int, float)) and not isinstance(when, bool):
             target_ms = float(when)
         else:
@@ -80,14 +80,23 @@ class TimeControl:
         await self.advance((target_ms - now) / 1000)
 
     async def run_next_alarm(self) -> int | None:
-        """Move to the next due alarm and run it; returns its time, or None
-        when no alarm is pending."""
+        """Move to the next due alarm and run it; returns the time it ran at,
+        or None when no alarm is pending.
+
+        An alarm set while its object's handler runs is queued behind that
+        run, so when only such alarms are left, the running handlers are let
+        finish first (the clock moves as far as they wait)."""
         await self._settle()
-        due = self._alarms.next_due()
-        if due is None:
-            return None
+        while True:
+            due = self._alarms.next_due()
+            if due is not None:
+                break
+            running = self._alarms.running_tasks()
+            if not running:
+                return None
+            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         await self.advance(max(0.0, (due - self._clock.precise_ms()) / 1000))
-        return int(due)
+        return int(max(due, self._clock.precise_ms()))
 
     async def run_until_idle(self) -> int:
         """Run alarms until none is pending; returns how many runs it took."""

@@ -17,11 +17,13 @@ ran with which arguments.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections import deque
 from typing import TYPE_CHECKING, Any, Final
 from unittest import mock
 
 from . import _errors
+from ._compat import Compat
 from ._errors import JsException
 from ._js import (
     NULL,
@@ -41,7 +43,7 @@ from ._pyodide import JsProxy, from_js
 if TYPE_CHECKING:
     from ._objects import ObjectHost
 
-__all__ = ["WebSocket", "WebSocketPair", "HibernationManager", "WebSocketClient", "HandlerCalls"]
+__all__ = ["HandlerCalls", "HibernationManager", "WebSocket", "WebSocketClient", "WebSocketPair"]
 
 MAX_SOCKETS: Final = 32_768
 MAX_TAGS: Final = 10
@@ -55,6 +57,9 @@ OLD_MAX_ATTACHMENT: Final = 2 * 1024
 ATTACHMENT_LIMIT_DATE: Final = "2026-02-23"
 """The runtime raised the attachment limit from 2,048 to 16,384 bytes in the
 release of this date; the simulator applies it by compatibility date."""
+
+_DEFAULT_COMPAT: Final = Compat()
+"""The flags of a pair made outside any simulation."""
 
 CONNECTING, OPEN, CLOSING, CLOSED = 0, 1, 2, 3
 DISCONNECTED_REASON: Final = "WebSocket disconnected without sending Close frame."
@@ -93,7 +98,7 @@ class WebSocket(HostObject):
         self.protocol = ""
         self.extensions = ""
         self.binaryType = "arraybuffer"
-        self.compat_date = ""
+        self.compat = _DEFAULT_COMPAT
 
     # -- state
 
@@ -103,7 +108,9 @@ class WebSocket(HostObject):
             return float(CLOSED)
         if self.closed_outgoing or self.closed_incoming:
             return float(CLOSING)
-        return float(OPEN if self.mode is not None or self.used_in_response else CONNECTING)
+        # Both ends of a new pair are OPEN: only ``new WebSocket(url)``, which
+        # is not modelled, starts out CONNECTING.
+        return float(OPEN)
 
     @property
     def is_accepted(self) -> bool:
@@ -113,7 +120,9 @@ class WebSocket(HostObject):
 
     def accept(self, options: Any = UNDEFINED) -> Any:
         if self.used_in_response:
-            raise _errors.type_error("Can't accept() WebSocket that was already used in a response.")
+            raise _errors.type_error(
+                "Can't accept() WebSocket that was already used in a response."
+            )
         if self.mode == "hibernatable":
             raise _errors.type_error("Can't accept() WebSocket after enabling hibernation.")
         if self.mode is None:
@@ -132,9 +141,12 @@ class WebSocket(HostObject):
     def removeEventListener(self, kind: Any, listener: Any, options: Any = UNDEFINED) -> Any:
         registered = self.listeners.get(to_js_string(kind), [])
         for index, item in enumerate(registered):
-            if item is listener or (
-                isinstance(item, PyProxy) and isinstance(listener, PyProxy) and item.obj is listener.obj
-            ):
+            same_proxy = (
+                isinstance(item, PyProxy)
+                and isinstance(listener, PyProxy)
+                and item.obj is listener.obj
+            )
+            if item is listener or same_proxy:
                 del registered[index]
                 break
         return UNDEFINED
@@ -160,7 +172,7 @@ class WebSocket(HostObject):
             raise JsException("InvalidAccessError", f"Invalid WebSocket close code: {close_code}.")
         if (
             close_reason is not None
-            and self.compat_date >= "2026-03-03"
+            and self.compat["websocket_close_reason_byte_limit"]
             and len(close_reason.encode()) > MAX_CLOSE_REASON
         ):
             raise JsException(
@@ -185,7 +197,7 @@ class WebSocket(HostObject):
     def serializeAttachment(self, value: Any) -> Any:
         clone = structured_clone(value)
         size = serialized_size(clone)
-        limit = MAX_ATTACHMENT if self.compat_date >= ATTACHMENT_LIMIT_DATE else OLD_MAX_ATTACHMENT
+        limit = MAX_ATTACHMENT if self.compat.date >= ATTACHMENT_LIMIT_DATE else OLD_MAX_ATTACHMENT
         if size > limit:
             raise _errors.error(
                 f"A WebSocket 'attachment' cannot be larger than {limit} bytes.'attachment' "
@@ -214,6 +226,8 @@ class WebSocket(HostObject):
         if self.client is not None:
             self.client.deliver_close(1005 if code is None else code, reason)
             return
+        if self.mode is not None and self.compat["web_socket_auto_reply_to_close"]:
+            self._reply_to_close(code, reason)
         if self.mode == "hibernatable" and self.manager is not None:
             self.manager.on_close(self, 1005 if code is None else code, reason, True)
         elif self.mode == "standard":
@@ -223,6 +237,15 @@ class WebSocket(HostObject):
             )
         else:
             self.backlog.append((1005 if code is None else code, reason))
+
+    def _reply_to_close(self, code: int | None, reason: str) -> None:
+        """The runtime's own reply to a close frame: the same code and reason,
+        sent before the close event runs, so the handler sees CLOSED."""
+        if self.closed_outgoing or self.disconnected:
+            return
+        self.closed_outgoing = True
+        if self.peer is not None:
+            self.peer.receive_close_from_peer(code, reason)
 
     def drop(self) -> None:
         """The connection is gone without a close frame."""
@@ -248,8 +271,8 @@ class WebSocketPair(HostObject):
         self.client, self.server = WebSocket(), WebSocket()
         self.client.peer, self.server.peer = self.server, self.client
         simulation = active_simulation()
-        date = simulation.compat.date if simulation is not None else ""
-        self.client.compat_date = self.server.compat_date = date
+        if simulation is not None:
+            self.client.compat = self.server.compat = simulation.compat
 
     def js_iter(self) -> list[Any]:
         return [self.client, self.server]
@@ -311,7 +334,7 @@ class HibernationManager:
                 "been accepted or used in a Response."
             )
         distinct: list[str] = []
-        for tag in [] if tags is UNDEFINED else tags.items:
+        for tag in tags.items if isinstance(tags, JsArray) else []:
             text = to_js_string(tag)
             if len(distinct) >= MAX_TAGS:
                 raise _errors.error(
@@ -382,15 +405,14 @@ class HibernationManager:
     # -- events
 
     def on_message(self, ws: WebSocket, data: str | bytes) -> None:
-        if self.auto_response is not None and isinstance(data, str) and data == self.auto_response[0]:
+        auto_response = self.auto_response
+        if auto_response is not None and isinstance(data, str) and data == auto_response[0]:
             ws.auto_response_ms = self._host.namespace.simulation.clock.now_ms()
-            ws.send(self.auto_response[1])
+            ws.send(auto_response[1])
             return
         self._event(ws, "webSocketMessage", (_js_message(data),))
 
     def on_close(self, ws: WebSocket, code: int, reason: str, was_clean: bool) -> None:
-        if ws.compat_date >= "2026-04-07" and not ws.closed_outgoing and not ws.disconnected:
-            ws.close(float(code) if code not in (1005, 1006, 1015, 1004) else UNDEFINED)
         self._event(ws, "webSocketClose", (float(code), reason, was_clean), final=True)
 
     def on_error(self, ws: WebSocket, error: JsException) -> None:
@@ -398,18 +420,24 @@ class HibernationManager:
 
         self._event(ws, "webSocketError", (JsErrorValue(error.name, error.message),), final=True)
 
-    def _event(self, ws: WebSocket, handler: str, args: tuple[Any, ...], final: bool = False) -> None:
+    def _event(
+        self, ws: WebSocket, handler: str, args: tuple[Any, ...], final: bool = False
+    ) -> None:
         host = self._host
         name = host.namespace.handler_name(handler)
         proxy = JsProxy(ws)
         python_args = (proxy, *(from_js(a) for a in args))
         getattr(self.calls, handler)(*python_args)
+        raised: list[Exception] = []
 
         async def run() -> None:
             try:
-                await host.deliver([None], lambda obj: _call_handler(obj, name, python_args))
+                await host.deliver(
+                    [None], lambda obj: _call_handler(obj, name, python_args, raised)
+                )
             except Exception as exc:  # the handler failed: recorded, socket and object stay
-                self.calls.errors.append(exc)
+                # What the handler raised, rather than the PythonError around it.
+                self.calls.errors.append(raised[0] if raised else exc)
             finally:
                 if final and ws in self.sockets:
                     self.sockets.remove(ws)
@@ -425,13 +453,29 @@ class HibernationManager:
         return self._tasks
 
 
-def _call_handler(obj: Any, name: str, args: tuple[Any, ...]) -> Any:
+def _call_handler(obj: Any, name: str, args: tuple[Any, ...], raised: list[Exception]) -> Any:
+    """Call the handler, keeping in ``raised`` the exception it raises."""
     from ._namespace import relaxed_call
 
     method = getattr(obj, name, None)
     if not callable(method):
         return None  # a missing handler drops the event, as the runtime does
-    return relaxed_call(method, *args)
+    try:
+        result = relaxed_call(method, *args)
+    except Exception as exc:
+        raised.append(exc)
+        raise
+    if not inspect.isawaitable(result):
+        return result
+    task = asyncio.ensure_future(result)
+    task.add_done_callback(lambda done: _keep_error(done, raised))
+    return task
+
+
+def _keep_error(done: asyncio.Future[Any], raised: list[Exception]) -> None:
+    error = None if done.cancelled() else done.exception()
+    if isinstance(error, Exception):
+        raised.append(error)
 
 
 def _dispatch_listeners(ws: WebSocket, kind: str, props: dict[str, Any]) -> None:

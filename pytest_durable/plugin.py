@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
+import httpx
 import pytest
 
 from ._clock import CLOCK_MODES, Clock, ClockMode
@@ -19,6 +20,7 @@ from ._namespace import NamespaceWrapper
 from ._shims import install as install_shims
 from ._simulation import EnvWrapper, Simulation
 from ._timecontrol import TimeControl
+from ._worker import BASE_URL, WorkerFixture, find_entrypoint
 
 MARKER_KEYWORDS = ("cls", "binding", "sqlite")
 CLOCK_MARKER_KEYWORDS = ("mode", "start", "jitter", "seed", "leftovers")
@@ -28,7 +30,8 @@ LEFTOVER_POLICIES = ("warn", "fail", "ignore")
 class DurableLeftoverWarning(UserWarning):
     """Alarms still pending, or dropped after failing, when a test ended."""
 
-_projects: dict[Path, Project] = {}
+_projects_key = pytest.StashKey[dict[Path, Project]]()
+"""The projects (wrangler configs with their main modules) of this run."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,12 +49,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the wrangler configuration to use instead of the nearest one",
     )
     group.addoption(
+        "--durable-env",
+        default=None,
+        metavar="NAME",
+        help="use the [env.NAME] section of the wrangler configuration, as wrangler --env does",
+    )
+    group.addoption(
         "--durable-sqlite-dir",
         default=None,
         metavar="DIR",
         help="keep each SQLite-backed object's database as a file under DIR/<test>/",
     )
     parser.addini("durable_clock", "the simulation clock: fake (default) or real", default="fake")
+    parser.addini(
+        "durable_environment",
+        "the [env.NAME] section of the wrangler configuration to use (like wrangler --env)",
+        default="",
+    )
     parser.addini(
         "durable_sqlite_dir",
         "keep each SQLite-backed object's database as a file under this folder/<test>/",
@@ -118,15 +132,74 @@ def pytest_configure(config: pytest.Config) -> None:
     install_shims()
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say in the run's header what was simulated, so a CI log shows it."""
+    mode = config.getoption("durable_clock") or config.getini("durable_clock")
+    named = config.getoption("durable_config") or config.getini("durable_config")
+    path = Path(named) if named else find_config(config.rootpath, stop=config.rootpath)
+    environment = config.getoption("durable_env") or config.getini("durable_environment")
+    if path is None:
+        where = "nearest wrangler config of each test"
+        date = "per config"
+    else:
+        where = str(path)
+        try:
+            date = load_config(path, environment or None).compatibility_date or Compat().date
+        except ConfigError as exc:
+            date = f"unreadable ({exc})"
+    env = f", environment {environment}" if environment else ""
+    return [f"durable: config {where}{env}, compatibility_date {date}, clock {mode}"]
+
+
 @pytest.fixture
-def durable_simulation(request: pytest.FixtureRequest) -> Iterator[Simulation]:
+def durable_simulation(
+    request: pytest.FixtureRequest, durable_fetch_transport: httpx.AsyncBaseTransport | None
+) -> Iterator[Simulation]:
     """The test's simulation: its clock, namespaces and objects."""
     simulation = _build_simulation(request)
+    simulation.fetch_transport = durable_fetch_transport
     with simulation:
         yield simulation
         leftovers = simulation.leftovers()
     simulation.cancel_pending()
+    if simulation.blocked_fetches:
+        urls = "\n".join(f"- {url}" for url in simulation.blocked_fetches)
+        pytest.fail(
+            "pytest-durable: outbound fetch() was blocked (tests never reach the network):\n"
+            f"{urls}\nMock these with respx or pytest-httpx, or override the "
+            "durable_fetch_transport fixture; a test that expects the block can clear "
+            "durable_simulation.blocked_fetches.",
+            pytrace=False,
+        )
     _report_leftovers(request, leftovers)
+
+
+@pytest.fixture
+def durable_fetch_transport() -> httpx.AsyncBaseTransport | None:
+    """The httpx transport for outbound fetch() from Worker code. None (the
+    default) blocks every request that respx or pytest-httpx does not mock;
+    override this fixture to return, say, ``httpx.MockTransport(handler)``."""
+    return None
+
+
+@pytest.fixture
+def durable_worker(request: pytest.FixtureRequest, durable_simulation: Simulation) -> WorkerFixture:
+    """The Worker's default entrypoint, called as a client would call it."""
+    if durable_simulation.worker is None:
+        _fail(
+            request,
+            "durable_worker needs a Worker entrypoint: the main module of the wrangler config "
+            "defines no WorkerEntrypoint subclass named Default and no on_fetch function",
+        )
+    assert durable_simulation.worker is not None
+    return WorkerFixture(durable_simulation.worker)
+
+
+@pytest.fixture
+def durable_client(durable_worker: WorkerFixture) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` whose requests reach the Worker
+    (``await durable_client.get("/path")``)."""
+    return httpx.AsyncClient(transport=durable_worker.transport(), base_url=BASE_URL)
 
 
 @pytest.fixture
@@ -208,9 +281,11 @@ def _project_at(config: pytest.Config, test_path: Path) -> Project | None:
             return None
         path = found
     path = path.resolve()
-    project = _projects.get(path)
+    environment = config.getoption("durable_env") or config.getini("durable_environment") or None
+    projects = config.stash.setdefault(_projects_key, {})
+    project = projects.get(path)
     if project is None:
-        project = _projects[path] = Project(load_config(path))
+        project = projects[path] = Project(load_config(path, environment))
     elif project.module is not None:
         project.activate()
     return project
@@ -235,8 +310,15 @@ def _build_simulation(request: pytest.FixtureRequest) -> Simulation:
         except ValueError as exc:
             _fail(request, f"{cfg.path}: {exc}")
         simulation = Simulation(
-            clock=clock, compat=compat, vars=cfg.vars, script_name=cfg.name
+            clock=clock,
+            compat=compat,
+            vars={**cfg.vars, **cfg.secrets},
+            script_name=cfg.name,
+            unmodelled=cfg.unmodelled,
         )
+        entrypoint = find_entrypoint(project.module) if project.module is not None else None
+        if entrypoint is not None:
+            simulation.set_worker(entrypoint)
         for binding in cfg.bindings:
             try:
                 cls = project.resolve(binding)

@@ -17,6 +17,7 @@ Headers = GLOBALS["Headers"]
 Request = GLOBALS["Request"]
 Response = GLOBALS["Response"]
 console = GLOBALS["console"]
+fetch = GLOBALS["fetch"]
 WebSocketPair = GLOBALS["WebSocketPair"]
 WebSocketRequestResponsePair = GLOBALS["WebSocketRequestResponsePair"]
 

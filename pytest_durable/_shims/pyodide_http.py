@@ -21,7 +21,7 @@ async def pyfetch(url: Any, **kwargs: Any) -> FetchResponse:
     from .._globals import OBJECT_FROM_ENTRIES
     from . import js
 
-    fetcher = kwargs.pop("fetcher", None) or js.fetch
+    fetcher: Any = kwargs.pop("fetcher", None) or js.fetch
     try:
         response: JsProxy = await fetcher(url, to_js(kwargs, dict_converter=OBJECT_FROM_ENTRIES))
     except JsException as exc:

@@ -69,17 +69,12 @@ class WorkerEntrypoint:
 
 
 async def fetch(resource: Any, **other_options: Any) -> Response:
-    """``workers.fetch``: outbound fetch, or a stub's fetch with ``fetcher=``."""
+    """``workers.fetch``: outbound fetch (through httpx, see the docs on
+    configuration), or a stub's fetch with ``fetcher=``."""
     if isinstance(resource, Request):
         resource = resource.js_object
     if isinstance(other_options.get("method"), HTTPMethod):
         other_options["method"] = other_options["method"].value
-    if other_options.get("fetcher") is None:
-        url = resource if isinstance(resource, str) else getattr(resource, "url", resource)
-        raise NotImplementedError(
-            f"outbound fetch to {url!r} is not modelled by pytest-durable yet; "
-            "call Durable Objects through their stubs"
-        )
     response = await pyfetch(resource, **other_options)
     return Response(response.js_response)
 

@@ -5,7 +5,8 @@ import pytest
 
 
 async def join(room, name):
-    resp = await room.fetch(f"https://chat.example/ws?name={name}", headers={"Upgrade": "websocket"})
+    url = f"https://chat.example/ws?name={name}"
+    resp = await room.fetch(url, headers={"Upgrade": "websocket"})
     assert resp.status == 101
     return resp.web_socket
 

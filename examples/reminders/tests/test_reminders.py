@@ -1,10 +1,9 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from entry import Reminder
 
-START_MS = int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
+START_MS = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000)
 
 
 async def test_alarm_fires_on_time(durable_ns, durable_clock):
@@ -23,7 +22,8 @@ async def test_retry_schedule_is_2s_doubling(durable_ns, durable_clock):
     # Reference §5.3: retries after 2, 4, 8, 16, 32 and 64 s, counted from each
     # failed run; 7 runs at most. Jitter is off by default, so times are exact.
     stub = durable_ns.getByName("job-7")
-    await stub.schedule(60_000, 3)  # positional: keyword arguments would arrive as one trailing dict
+    # Positional: keyword arguments would arrive as one trailing dict, as in production.
+    await stub.schedule(60_000, 3)
     await durable_clock.run_until_idle()
     history = durable_clock.alarm_history(stub)
     assert history.outcomes == ["exception", "exception", "exception", "success"]
@@ -52,5 +52,5 @@ async def test_an_hour_passes_in_no_time(durable_ns, durable_clock):
     stub = durable_ns.getByName("me")
     await stub.remind_in_an_hour()
     await durable_clock.advance(timedelta(hours=1))
-    assert durable_clock.now == datetime(2026, 1, 1, 1, tzinfo=timezone.utc)
+    assert durable_clock.now == datetime(2026, 1, 1, 1, tzinfo=UTC)
     assert durable_clock.alarm_history(stub).outcomes == ["success"]

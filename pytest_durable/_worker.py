@@ -1,0 +1,196 @@
+"""The Worker itself: its default entrypoint, called the way a client would.
+
+``WorkerStub`` is the runtime's view of the Worker's default export: a
+``WorkerEntrypoint`` subclass named ``Default`` (constructed for every
+event with ``(ctx, env)``, as the runtime does), or, in older Workers, a
+module-level ``on_fetch(request, env[, ctx])``. Its ``fetch`` is what a
+client's request reaches; every other public method is RPC, with the same
+conversions as a Durable Object stub. ``WorkerTransport`` lets an
+``httpx.AsyncClient`` talk to it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final
+
+import httpx
+
+from . import _errors
+from ._errors import JsException
+from ._http import JsRequest, JsResponse, Request
+from ._js import UNDEFINED, HostObject, JsArray, JsFunction
+from ._namespace import hand_over_websocket, relaxed_call, transfer
+from ._objects import python_error, remote_error
+from ._outbound import as_httpx_response, from_httpx_request
+from ._pyodide import JsPromise, JsProxy, from_js, to_js_implicit
+from ._rpc import python_from_rpc, python_to_rpc
+
+if TYPE_CHECKING:
+    from ._simulation import Simulation
+
+__all__ = ["BASE_URL", "WorkerStub", "WorkerTransport", "find_entrypoint"]
+
+BASE_URL: Final = "https://example.com"
+"""What relative URLs given to the Worker fixture are resolved against."""
+RESERVED_NAMES: Final = frozenset({"fetch", "connect", "dup", "constructor"})
+
+
+def find_entrypoint(module: ModuleType) -> Any:
+    """The default export of a Worker's main module, or None."""
+    from ._shims.workers import WorkerEntrypoint
+
+    default = getattr(module, "Default", None)
+    if isinstance(default, type) and issubclass(default, WorkerEntrypoint):
+        return default
+    handler = getattr(module, "on_fetch", None)
+    if callable(handler):
+        return handler
+    return None
+
+
+class ExecutionContext(HostObject):
+    """``ctx`` of a Worker event."""
+
+    js_class = "ExecutionContext"
+    js_members = frozenset({"waitUntil", "passThroughOnException", "props"})
+
+    def __init__(self, simulation: Simulation) -> None:
+        self._simulation = simulation
+        self.props = UNDEFINED
+
+    def waitUntil(self, promise: Any) -> Any:
+        self._simulation.wait_until(promise)
+        return UNDEFINED
+
+    def passThroughOnException(self) -> Any:
+        raise NotImplementedError(
+            "ctx.passThroughOnException() is not modelled by pytest-durable: there is no "
+            "origin behind a simulated Worker"
+        )
+
+
+class WorkerStub(HostObject):
+    """The Worker's default export, as a service binding would reach it."""
+
+    js_class = "Fetcher"
+    js_members = frozenset({"fetch"})
+
+    def __init__(self, simulation: Simulation, entrypoint: Any) -> None:
+        self._simulation = simulation
+        self._entrypoint = entrypoint
+
+    def _handler_name(self, handler: str) -> str:
+        if self._simulation.compat["python_no_global_handlers"]:
+            return handler
+        return f"on_{handler}"
+
+    def _instance(self) -> Any:
+        ctx = JsProxy(ExecutionContext(self._simulation))
+        return self._entrypoint(ctx, self._simulation.env)
+
+    def fetch(self, input: Any, init: Any = UNDEFINED) -> JsPromise:
+        import asyncio
+
+        try:
+            request = JsRequest.construct(input, init)
+        except JsException as exc:
+            return JsPromise.reject(exc)
+        return JsPromise(asyncio.ensure_future(self.dispatch(request)))
+
+    async def dispatch(self, request: JsRequest) -> JsResponse:
+        """Run the Worker's fetch handler on ``request``."""
+        python_request = Request(JsProxy(request))
+        try:
+            if isinstance(self._entrypoint, type):
+                name = self._handler_name("fetch")
+                method = getattr(self._instance(), name, None)
+                if not callable(method):
+                    raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
+                result = relaxed_call(method, python_request)
+            else:
+                ctx = JsProxy(ExecutionContext(self._simulation))
+                result = relaxed_call(
+                    self._entrypoint, python_request, self._simulation.env, ctx
+                )
+            if inspect.isawaitable(result):
+                result = await result
+        except JsException as exc:
+            raise remote_error(exc) from None
+        except Exception as exc:
+            raise python_error(exc) from None
+        response = to_js_implicit(python_to_rpc(result))
+        if not isinstance(response, JsResponse):
+            raise _errors.type_error(
+                "Incorrect type for Promise: the Promise did not resolve to 'Response'."
+            )
+        hand_over_websocket(response)
+        return response
+
+    def js_get(self, name: str) -> Any:
+        """Every other property is an RPC method of the entrypoint class."""
+        return JsFunction(lambda *args: self._call(name, args), name)
+
+    def _call(self, name: str, args: tuple[Any, ...]) -> JsPromise:
+        import asyncio
+
+        async def run() -> Any:
+            if name in RESERVED_NAMES:
+                raise _errors.type_error(_errors.RESERVED_METHOD.format(name=name))
+            if not isinstance(self._entrypoint, type):
+                raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
+            sent = transfer(JsArray(args))
+            method = getattr(self._instance(), name, None)
+            if not callable(method):
+                raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
+            try:
+                result = method(*(python_from_rpc(from_js(a)) for a in sent.items))
+                if inspect.isawaitable(result):
+                    result = await result
+            except JsException as exc:
+                raise remote_error(exc) from None
+            except Exception as exc:
+                raise python_error(exc) from None
+            return transfer(to_js_implicit(python_to_rpc(result)))
+
+        return JsPromise(asyncio.ensure_future(run()))
+
+
+class WorkerTransport(httpx.AsyncBaseTransport):
+    """An httpx transport whose requests reach the simulated Worker."""
+
+    def __init__(self, worker: WorkerStub) -> None:
+        self._worker = worker
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        response = await self._worker.dispatch(from_httpx_request(request, body))
+        return as_httpx_response(response, request)
+
+
+class WorkerFixture:
+    """The ``durable_worker`` fixture: the Worker as a client calls it.
+
+    ``await worker.fetch("/path", method=..., headers=..., body=...)``
+    returns its ``Response`` (relative URLs resolve against ``BASE_URL``);
+    any other attribute is an RPC method of the entrypoint class.
+    """
+
+    def __init__(self, stub: WorkerStub) -> None:
+        from ._namespace import StubWrapper
+
+        self._stub = stub
+        self._wrapper = StubWrapper(JsProxy(stub))
+
+    async def fetch(self, url: Any, **init: Any) -> Any:
+        if isinstance(url, str) and url.startswith("/"):
+            url = BASE_URL + url
+        return await self._wrapper.fetch(url, **init)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapper, name)
+
+    def transport(self) -> WorkerTransport:
+        """An httpx transport that reaches this Worker."""
+        return WorkerTransport(self._stub)
