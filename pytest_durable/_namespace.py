@@ -263,11 +263,32 @@ def hand_over_websocket(response: JsResponse) -> None:
 
 def transfer(value: Any) -> Any:
     """Serialize and deserialize a value crossing RPC, with its size limit."""
+    if _holds_function(value):
+        raise NotImplementedError(
+            "passing a function over RPC (the runtime sends a stub that calls back) is not "
+            "modelled by pytest-durable"
+        )
     clone = structured_clone(value)
     size = serialized_size(clone)
     if size > MAX_RPC_MESSAGE_SIZE:
         raise _errors.error(_errors.RPC_TOO_LARGE.format(limit="32MiB", size=size))
     return clone
+
+
+def _holds_function(value: Any) -> bool:
+    from ._js import JsMap, JsSet, PyProxy
+
+    if isinstance(value, JsFunction) or (isinstance(value, PyProxy) and callable(value.obj)):
+        return True
+    if isinstance(value, JsArray):
+        return any(_holds_function(v) for v in value.items)
+    if isinstance(value, JsObject):
+        return any(_holds_function(v) for v in value.props.values())
+    if isinstance(value, JsMap):
+        return any(_holds_function(v) for v in value.entries.values())
+    if isinstance(value, JsSet):
+        return any(_holds_function(v) for v in value.values)
+    return False
 
 
 def relaxed_call(fn: Callable[..., Any], *args: Any) -> Any:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import os
 import traceback
 from collections.abc import Awaitable, Callable
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _errors
@@ -403,7 +405,10 @@ async def call_js_callback(callback: Any, *args: Any) -> Any:
         result = callback.fn(*args)
         if isinstance(result, JsPromise):
             return await _wait(result)
-        return from_js(result)
+        value = from_js(result)
+        if inspect.isawaitable(value):
+            value = await value
+        return value
     raise _errors.type_error("parameter 1 is not of type 'Function'.")
 
 
@@ -427,11 +432,33 @@ def remote_error(exc: JsException) -> JsException:
     return JsException(exc.name, exc.message, **props)
 
 
+_PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_frames(exc: BaseException) -> TracebackType | None:
+    """The traceback of ``exc`` without the simulator's own frames, which
+    production tracebacks do not have."""
+    kept: list[TracebackType] = []
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
+        if not filename.startswith(_PACKAGE_DIR + os.sep):
+            kept.append(tb)
+        tb = tb.tb_next
+    head = None
+    for frame in reversed(kept):
+        head = TracebackType(head, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return head
+
+
 def python_error(exc: BaseException) -> JsException:
     """A Python exception escaping the object becomes a ``PythonError``
     whose message is the formatted traceback; across RPC it arrives as an
     ``Error`` with the name folded into the message."""
-    text = "".join(traceback.format_exception(exc)).rstrip()
+    frames = _user_frames(exc)
+    text = "".join(traceback.format_exception(exc.__class__, exc, frames)).rstrip()
+    if frames is None:  # production tracebacks always have Pyodide's frames above
+        text = f"Traceback (most recent call last):\n{text}"
     error = JsException("Error", f"PythonError: {text}", remote=True)
     error.__cause__ = exc
     return error

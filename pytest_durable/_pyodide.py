@@ -570,12 +570,3 @@ def create_once_callable(obj: Callable[..., Any], **unsupported: Any) -> JsProxy
         return to_js_implicit(obj(*(from_js(a) for a in args)))
 
     return JsProxy(JsFunction(once, getattr(obj, "__name__", "")))
-
-
-def python_callable_as_js(fn: Callable[..., Any]) -> JsFunction:
-    """A Python callable JavaScript can call: arguments convert implicitly."""
-
-    def call(*args: Any) -> Any:
-        return to_js_implicit(fn(*(from_js(a) for a in args)))
-
-    return JsFunction(call, getattr(fn, "__name__", ""))
