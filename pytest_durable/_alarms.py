@@ -15,9 +15,12 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from ._errors import JsException
-from ._js import HostObject
+from ._clock import _iso
+from ._errors import METHOD_DOES_NOT_EXIST, JsException, type_error
+from ._handlers import relaxed_call
+from ._js import NULL, HostObject
 from ._loop import loop_time_of
+from ._pyodide import JsProxy
 
 if TYPE_CHECKING:
     from ._objects import ObjectHost
@@ -123,8 +126,8 @@ class AlarmScheduler:
     def get_alarm(self, host: ObjectHost) -> Any:
         state = self._state(host)
         if state.running and not state.set_in_run:
-            return _js_null()
-        return _js_null() if state.time_ms is None else float(int(state.time_ms))
+            return NULL
+        return NULL if state.time_ms is None else float(int(state.time_ms))
 
     def set_alarm(self, host: ObjectHost, ms: float) -> None:
         state = self._state(host)
@@ -264,10 +267,6 @@ class AlarmScheduler:
 
 
 def _call_alarm(obj: Any, name: str, info: AlarmInvocationInfo) -> Any:
-    from ._errors import METHOD_DOES_NOT_EXIST, type_error
-    from ._namespace import relaxed_call
-    from ._pyodide import JsProxy
-
     method = getattr(obj, name, None)
     if not callable(method):
         raise type_error(METHOD_DOES_NOT_EXIST.format(name=name))
@@ -281,18 +280,6 @@ def _last_line(error: BaseException | None) -> str:
     return lines[-1] if lines else repr(error)
 
 
-def _js_null() -> Any:
-    from ._js import NULL
-
-    return NULL
-
-
 def _describe(host: ObjectHost) -> str:
     name = host.id.name_or_none
     return f"object {name!r}" if name is not None else f"object {host.id.hex[:12]}…"
-
-
-def _iso(ms: float) -> str:
-    from ._clock import _iso as iso
-
-    return iso(ms)

@@ -14,12 +14,16 @@ through public seams only: ``SelectorEventLoop(selector=...)`` and ``time()``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import selectors
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ._clock import Clock
+
+if TYPE_CHECKING:
+    from ._simulation import Simulation
 
 __all__ = ["DeadlockError", "DurableEventLoop"]
 
@@ -29,12 +33,19 @@ class DeadlockError(RuntimeError):
 
 
 def _active_fake_clock() -> Clock | None:
-    from ._simulation import active_simulation
-
-    simulation = active_simulation()
+    simulation = _active_simulation()()
     if simulation is None or not simulation.clock.is_fake:
         return None
     return simulation.clock
+
+
+@functools.cache
+def _active_simulation() -> Callable[[], Simulation | None]:
+    # Imported on first use (the simulation imports this module), and kept:
+    # the loop asks on every time() and select(), thousands of times a second.
+    from ._simulation import active_simulation
+
+    return active_simulation
 
 
 class _VirtualTimeSelector(selectors.BaseSelector):

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -17,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Final
 from . import _errors
 from ._compat import Compat
 from ._errors import JsException
-from ._http import JsRequest, JsResponse, Request
+from ._handlers import run_fetch, run_rpc, transfer
+from ._http import JsRequest
 from ._ids import JURISDICTIONS, DurableObjectId, IdFactory
 from ._js import (
     NULL,
@@ -26,13 +26,11 @@ from ._js import (
     JsArray,
     JsFunction,
     JsObject,
-    serialized_size,
-    structured_clone,
     to_js_string,
 )
 from ._objects import Instance, ObjectHost
-from ._pyodide import JsPromise, JsProxy, from_js, to_js_implicit
-from ._rpc import BindingWrapper, python_from_rpc, python_to_rpc
+from ._pyodide import JsPromise, JsProxy
+from ._rpc import BindingWrapper
 from ._sql import SqliteStore
 from ._storage import KvStore
 
@@ -48,7 +46,6 @@ RESERVED_NAMES: Final = frozenset(
     {"fetch", "connect", "alarm", "webSocketMessage", "webSocketClose", "webSocketError",
      "dup", "constructor"}
 )
-MAX_RPC_MESSAGE_SIZE: Final = 32 * 1024 * 1024
 HANDLERS: Final = ("fetch", "alarm", "webSocketMessage", "webSocketClose", "webSocketError")
 
 
@@ -204,104 +201,18 @@ class DurableObjectStub(HostObject):
         host = self._host
         name = host.namespace.handler_name("fetch")
 
-        async def handle(obj: Any) -> Any:
-            method = getattr(obj, name, None)
-            if not callable(method):
-                raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
-            result = relaxed_call(method, Request(JsProxy(request)))
-            if inspect.isawaitable(result):
-                result = await result
-            response = to_js_implicit(python_to_rpc(result))
-            if not isinstance(response, JsResponse):
-                raise _errors.type_error(
-                    "Incorrect type for Promise: the Promise did not resolve to 'Response'."
-                )
-            hand_over_websocket(response)
-            return response
-
-        return self._dispatch(handle)
+        return self._dispatch(lambda obj: run_fetch(getattr(obj, name, None), name, request))
 
     def _call(self, name: str, args: tuple[Any, ...]) -> JsPromise:
         if name in RESERVED_NAMES:
             # The object's side refuses the name, so the call's promise rejects.
             return JsPromise.reject(_errors.type_error(_errors.RESERVED_METHOD.format(name=name)))
         sent = transfer(JsArray(args))
-
-        async def handle(obj: Any) -> Any:
-            method = getattr(obj, name, None)
-            if not callable(method):
-                raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
-            result = method(*(python_from_rpc(from_js(a)) for a in sent.items))
-            if inspect.isawaitable(result):
-                result = await result
-            return transfer(to_js_implicit(python_to_rpc(result)))
-
-        return self._dispatch(handle)
+        return self._dispatch(lambda obj: run_rpc(obj, name, sent))
 
     def _dispatch(self, handle: Callable[[Any], Any]) -> JsPromise:
         task = asyncio.ensure_future(self._host.deliver(self._bound, handle))
         return JsPromise(task)
-
-
-def hand_over_websocket(response: JsResponse) -> None:
-    """A 101 response gives its socket to the caller, as the runtime couples it."""
-    from ._websocket import WebSocket
-
-    ws = response.webSocket
-    if not isinstance(ws, WebSocket):
-        return
-    if ws.mode == "hibernatable":
-        raise _errors.type_error(
-            "Can't return WebSocket in a Response after calling acceptWebSocket()."
-        )
-    if ws.mode == "standard":
-        raise _errors.type_error("Can't return WebSocket in a Response after calling accept().")
-    if ws.used_in_response:
-        raise _errors.type_error("Can't return WebSocket that was already used in a response.")
-    ws.used_in_response = True
-
-
-def transfer(value: Any) -> Any:
-    """Serialize and deserialize a value crossing RPC, with its size limit."""
-    if _holds_function(value):
-        raise NotImplementedError(
-            "passing a function over RPC (the runtime sends a stub that calls back) is not "
-            "modelled by pytest-durable"
-        )
-    clone = structured_clone(value)
-    size = serialized_size(clone)
-    if size > MAX_RPC_MESSAGE_SIZE:
-        raise _errors.error(_errors.RPC_TOO_LARGE.format(limit="32MiB", size=size))
-    return clone
-
-
-def _holds_function(value: Any) -> bool:
-    from ._js import JsMap, JsSet, PyProxy
-
-    if isinstance(value, JsFunction) or (isinstance(value, PyProxy) and callable(value.obj)):
-        return True
-    if isinstance(value, JsArray):
-        return any(_holds_function(v) for v in value.items)
-    if isinstance(value, JsObject):
-        return any(_holds_function(v) for v in value.props.values())
-    if isinstance(value, JsMap):
-        return any(_holds_function(v) for v in value.entries.values())
-    if isinstance(value, JsSet):
-        return any(_holds_function(v) for v in value.values)
-    return False
-
-
-def relaxed_call(fn: Callable[..., Any], *args: Any) -> Any:
-    """``pyodide.code.relaxed_call``: drop positional arguments the function
-    does not take."""
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return fn(*args)
-    if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return fn(*args)
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return fn(*args[: len(positional)])
 
 
 # -- the Python side -------------------------------------------------------------

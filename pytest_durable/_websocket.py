@@ -455,7 +455,7 @@ class HibernationManager:
 
 def _call_handler(obj: Any, name: str, args: tuple[Any, ...], raised: list[Exception]) -> Any:
     """Call the handler, keeping in ``raised`` the exception it raises."""
-    from ._namespace import relaxed_call
+    from ._handlers import relaxed_call
 
     method = getattr(obj, name, None)
     if not callable(method):

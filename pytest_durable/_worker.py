@@ -11,7 +11,6 @@ conversions as a Durable Object stub. ``WorkerTransport`` lets an
 
 from __future__ import annotations
 
-import inspect
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -19,13 +18,12 @@ import httpx
 
 from . import _errors
 from ._errors import JsException
-from ._http import JsRequest, JsResponse, Request
+from ._handlers import run_fetch, run_rpc, transfer
+from ._http import JsRequest, JsResponse
 from ._js import UNDEFINED, HostObject, JsArray, JsFunction
-from ._namespace import hand_over_websocket, relaxed_call, transfer
 from ._objects import python_error, remote_error
 from ._outbound import as_httpx_response, from_httpx_request
-from ._pyodide import JsPromise, JsProxy, from_js, to_js_implicit
-from ._rpc import python_from_rpc, python_to_rpc
+from ._pyodide import JsPromise, JsProxy
 
 if TYPE_CHECKING:
     from ._simulation import Simulation
@@ -101,32 +99,19 @@ class WorkerStub(HostObject):
 
     async def dispatch(self, request: JsRequest) -> JsResponse:
         """Run the Worker's fetch handler on ``request``."""
-        python_request = Request(JsProxy(request))
         try:
             if isinstance(self._entrypoint, type):
                 name = self._handler_name("fetch")
-                method = getattr(self._instance(), name, None)
-                if not callable(method):
-                    raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
-                result = relaxed_call(method, python_request)
-            else:
-                ctx = JsProxy(ExecutionContext(self._simulation))
-                result = relaxed_call(
-                    self._entrypoint, python_request, self._simulation.env, ctx
-                )
-            if inspect.isawaitable(result):
-                result = await result
+                handler = getattr(self._instance(), name, None)
+                return await run_fetch(handler, name, request)
+            ctx = JsProxy(ExecutionContext(self._simulation))
+            return await run_fetch(
+                self._entrypoint, "on_fetch", request, self._simulation.env, ctx
+            )
         except JsException as exc:
             raise remote_error(exc) from None
         except Exception as exc:
             raise python_error(exc) from None
-        response = to_js_implicit(python_to_rpc(result))
-        if not isinstance(response, JsResponse):
-            raise _errors.type_error(
-                "Incorrect type for Promise: the Promise did not resolve to 'Response'."
-            )
-        hand_over_websocket(response)
-        return response
 
     def js_get(self, name: str) -> Any:
         """Every other property is an RPC method of the entrypoint class."""
@@ -141,18 +126,12 @@ class WorkerStub(HostObject):
             if not isinstance(self._entrypoint, type):
                 raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
             sent = transfer(JsArray(args))
-            method = getattr(self._instance(), name, None)
-            if not callable(method):
-                raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
             try:
-                result = method(*(python_from_rpc(from_js(a)) for a in sent.items))
-                if inspect.isawaitable(result):
-                    result = await result
+                return await run_rpc(self._instance(), name, sent)
             except JsException as exc:
                 raise remote_error(exc) from None
             except Exception as exc:
                 raise python_error(exc) from None
-            return transfer(to_js_implicit(python_to_rpc(result)))
 
         return JsPromise(asyncio.ensure_future(run()))
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .._namespace import relaxed_call
+from .._handlers import relaxed_call
 
 __all__ = ["relaxed_call"]

@@ -1,0 +1,112 @@
+"""What runs when an event reaches Python code, shared by Durable Objects
+and the Worker's entrypoint: the fetch handler and RPC methods, with the
+SDK's conversions, the RPC message limit and the runtime's checks.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, Final
+
+from . import _errors
+from ._http import JsRequest, JsResponse, Request
+from ._js import JsArray, JsFunction, JsObject, serialized_size, structured_clone
+from ._pyodide import JsProxy, from_js, to_js_implicit
+from ._rpc import python_from_rpc, python_to_rpc
+
+__all__ = ["hand_over_websocket", "relaxed_call", "run_fetch", "run_rpc", "transfer"]
+
+MAX_RPC_MESSAGE_SIZE: Final = 32 * 1024 * 1024
+
+
+async def run_fetch(
+    handler: Callable[..., Any] | None, name: str, request: JsRequest, *extra: Any
+) -> JsResponse:
+    """Call a fetch handler (relaxed: it may take fewer arguments) with the
+    request as ``workers.Request``; returns the runtime's response."""
+    if not callable(handler):
+        raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
+    result = relaxed_call(handler, Request(JsProxy(request)), *extra)
+    if inspect.isawaitable(result):
+        result = await result
+    response = to_js_implicit(python_to_rpc(result))
+    if not isinstance(response, JsResponse):
+        raise _errors.type_error(
+            "Incorrect type for Promise: the Promise did not resolve to 'Response'."
+        )
+    hand_over_websocket(response)
+    return response
+
+
+async def run_rpc(obj: Any, name: str, sent: JsArray) -> Any:
+    """Call an RPC method with arguments that crossed RPC; returns the
+    result as it crosses back."""
+    method = getattr(obj, name, None)
+    if not callable(method):
+        raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
+    result = method(*(python_from_rpc(from_js(a)) for a in sent.items))
+    if inspect.isawaitable(result):
+        result = await result
+    return transfer(to_js_implicit(python_to_rpc(result)))
+
+
+def relaxed_call(fn: Callable[..., Any], *args: Any) -> Any:
+    """``pyodide.code.relaxed_call``: drop positional arguments the function
+    does not take."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return fn(*args)
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return fn(*args)
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return fn(*args[: len(positional)])
+
+
+def transfer(value: Any) -> Any:
+    """Serialize and deserialize a value crossing RPC, with its size limit."""
+    if _holds_function(value):
+        raise NotImplementedError(
+            "passing a function over RPC (the runtime sends a stub that calls back) is not "
+            "modelled by pytest-durable"
+        )
+    clone = structured_clone(value)
+    size = serialized_size(clone)
+    if size > MAX_RPC_MESSAGE_SIZE:
+        raise _errors.error(_errors.RPC_TOO_LARGE.format(limit="32MiB", size=size))
+    return clone
+
+
+def _holds_function(value: Any) -> bool:
+    from ._js import JsMap, JsSet, PyProxy
+
+    if isinstance(value, JsFunction) or (isinstance(value, PyProxy) and callable(value.obj)):
+        return True
+    if isinstance(value, JsArray):
+        return any(_holds_function(v) for v in value.items)
+    if isinstance(value, JsObject):
+        return any(_holds_function(v) for v in value.props.values())
+    if isinstance(value, JsMap):
+        return any(_holds_function(v) for v in value.entries.values())
+    if isinstance(value, JsSet):
+        return any(_holds_function(v) for v in value.values)
+    return False
+
+
+def hand_over_websocket(response: JsResponse) -> None:
+    """A 101 response gives its socket to the caller, as the runtime couples it."""
+    from ._websocket import WebSocket
+
+    ws = response.webSocket
+    if not isinstance(ws, WebSocket):
+        return
+    if ws.mode == "hibernatable":
+        raise _errors.type_error(
+            "Can't return WebSocket in a Response after calling acceptWebSocket()."
+        )
+    if ws.mode == "standard":
+        raise _errors.type_error("Can't return WebSocket in a Response after calling accept().")
+    if ws.used_in_response:
+        raise _errors.type_error("Can't return WebSocket that was already used in a response.")
+    ws.used_in_response = True
