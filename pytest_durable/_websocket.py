@@ -132,6 +132,7 @@ class WebSocket(HostObject):
             if instance is not None:
                 instance.standard_sockets.append(self)
         self.mode = "standard"
+        self.deliver_backlog_soon()
         return UNDEFINED
 
     def addEventListener(self, kind: Any, listener: Any, options: Any = UNDEFINED) -> Any:
@@ -223,20 +224,43 @@ class WebSocket(HostObject):
 
     def receive_close_from_peer(self, code: int | None, reason: str) -> None:
         self.closed_incoming = True
+        close_code = 1005 if code is None else code
         if self.client is not None:
-            self.client.deliver_close(1005 if code is None else code, reason)
+            self.client.deliver_close(close_code, reason)
+        elif self.mode is None:
+            self.backlog.append((close_code, reason))
+        else:
+            self._closed_by_peer(close_code, reason)
+
+    def deliver_backlog_soon(self) -> None:
+        """Deliver what arrived before this end was accepted, once the code
+        that accepted it has had the turn to add its listeners."""
+        if not self.backlog:
             return
-        if self.mode is not None and self.compat["web_socket_auto_reply_to_close"]:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # accepted outside any event loop: nothing can run between
+            self._deliver_backlog()
+            return
+        loop.call_soon(self._deliver_backlog)
+
+    def _deliver_backlog(self) -> None:
+        backlog, self.backlog = self.backlog, []
+        for item in backlog:
+            if isinstance(item, tuple):
+                self._closed_by_peer(*item)
+            else:
+                self.receive_from_peer(item)
+
+    def _closed_by_peer(self, code: int, reason: str) -> None:
+        if self.compat["web_socket_auto_reply_to_close"]:
             self._reply_to_close(code, reason)
         if self.mode == "hibernatable" and self.manager is not None:
-            self.manager.on_close(self, 1005 if code is None else code, reason, True)
+            self.manager.on_close(self, code, reason, True)
         elif self.mode == "standard":
             _dispatch_listeners(
-                self, "close",
-                {"code": float(1005 if code is None else code), "reason": reason, "wasClean": True},
+                self, "close", {"code": float(code), "reason": reason, "wasClean": True}
             )
-        else:
-            self.backlog.append((1005 if code is None else code, reason))
 
     def _reply_to_close(self, code: int | None, reason: str) -> None:
         """The runtime's own reply to a close frame: the same code and reason,
@@ -354,6 +378,7 @@ class HibernationManager:
         ws.manager = self
         self.sockets.append(ws)
         self.tags[id(ws)] = distinct
+        ws.deliver_backlog_soon()
 
     def get_websockets(self, tag: Any) -> JsArray:
         if tag is UNDEFINED or tag is NULL:
