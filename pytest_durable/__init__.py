@@ -15,18 +15,22 @@ from ._outbound import OutboundFetchBlocked
 from ._shims import install
 from ._simulation import Simulation
 from ._timecontrol import TimeControl
+from ._websocket import ConnectionClosed, HandlerCalls, WebSocketClient
 
 __all__ = [
     "AlarmHistory",
     "AlarmRun",
     "Clock",
     "Compat",
+    "ConnectionClosed",
     "DeadlockError",
     "DurableEventLoop",
     "DurableObjectAbort",
+    "HandlerCalls",
     "JsException",
     "OutboundFetchBlocked",
     "Simulation",
     "TimeControl",
+    "WebSocketClient",
     "install",
 ]

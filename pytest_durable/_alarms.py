@@ -11,6 +11,7 @@ Every run is recorded in the object's ``AlarmHistory``.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -114,6 +115,12 @@ class AlarmScheduler:
     def __init__(self, simulation: Simulation) -> None:
         self._simulation = simulation
         self._states: dict[int, tuple[ObjectHost, _AlarmState]] = {}
+        # Armed due times, earliest first; an entry whose state has moved on
+        # since is dropped when it reaches the top. Both keep run_until_idle()
+        # from scanning every object on every step.
+        self._due: list[tuple[float, int, _AlarmState]] = []
+        self._arms = itertools.count()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def _state(self, host: ObjectHost) -> _AlarmState:
         entry = self._states.get(id(host))
@@ -174,15 +181,25 @@ class AlarmScheduler:
         return self._state(host).history
 
     def next_due(self) -> float | None:
-        times = [
-            s.due_ms for _, s in self._states.values() if s.due_ms is not None and not s.running
-        ]
-        return min(times) if times else None
+        """The earliest due time among objects whose handler is not running."""
+        heap = self._due
+        queued = []  # set during a run: due once that run ends
+        found = None
+        while heap:
+            due, _, state = heap[0]
+            if state.due_ms != due:
+                heapq.heappop(heap)
+            elif state.running:
+                queued.append(heapq.heappop(heap))
+            else:
+                found = due
+                break
+        for entry in queued:
+            heapq.heappush(heap, entry)
+        return found
 
     def running_tasks(self) -> list[asyncio.Task[None]]:
-        return [
-            s.task for _, s in self._states.values() if s.task is not None and not s.task.done()
-        ]
+        return [task for task in self._tasks if not task.done()]
 
     def leftovers(self) -> list[str]:
         """One line per alarm still pending or dropped after failing."""
@@ -211,6 +228,7 @@ class AlarmScheduler:
         self._disarm(state)
         if state.due_ms is None:
             return
+        heapq.heappush(self._due, (state.due_ms, next(self._arms), state))
         loop = asyncio.get_running_loop()
         state.timer = loop.call_at(loop_time_of(state.due_ms), self._fire, host, state)
 
@@ -224,6 +242,8 @@ class AlarmScheduler:
         if state.due_ms is None or state.running:
             return
         state.task = asyncio.ensure_future(self._run(host, state))
+        self._tasks.add(state.task)
+        state.task.add_done_callback(self._tasks.discard)
 
     async def _run(self, host: ObjectHost, state: _AlarmState) -> None:
         clock = self._simulation.clock

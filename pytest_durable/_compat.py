@@ -25,10 +25,6 @@ class CompatFlag:
 
 FLAGS: Final = (
     CompatFlag(
-        "rpc", "no_rpc", "2024-04-03",
-        "stubs expose RPC methods",
-    ),
-    CompatFlag(
         "python_no_global_handlers", "disable_python_no_global_handlers", "2025-08-14",
         "Python handlers are named fetch/alarm/webSocket*, not on_fetch/on_alarm/...",
     ),
@@ -39,6 +35,10 @@ FLAGS: Final = (
     CompatFlag(
         "websocket_close_reason_byte_limit", "no_websocket_close_reason_byte_limit", "2026-03-03",
         "a WebSocket close reason is limited to 123 UTF-8 bytes",
+    ),
+    CompatFlag(
+        "websocket_standard_binary_type", "no_websocket_standard_binary_type", "2026-03-17",
+        "binaryType defaults to 'blob' for WebSockets accepted with accept()",
     ),
     CompatFlag(
         "web_socket_auto_reply_to_close", "web_socket_manual_reply_to_close", "2026-04-07",

@@ -69,15 +69,20 @@ UNMODELLED_BINDINGS: Final = {
     "dispatch_namespaces": ("binding", "dispatch namespace"),
     "secrets_store_secrets": ("binding", "Secrets Store secret"),
     "ratelimits": ("name", "rate limiting"),
+    "pipelines": ("binding", "Pipeline"),
+    "worker_loaders": ("binding", "Worker Loader"),
+    "vpc_services": ("binding", "VPC service"),
 }
 SINGLE_BINDINGS: Final = {
     "ai": "Workers AI", "browser": "Browser Rendering", "images": "Images",
+    "media": "Media Transformations", "stream": "Stream",
     "version_metadata": "version metadata", "assets": "static assets",
 }
-# Keys an [env.NAME] section does not inherit from the top level.
+# Keys an [env.NAME] section does not inherit from the top level (wrangler's
+# notInheritable fields); ``assets``, like ``main`` and ``migrations``, is inherited.
 NOT_INHERITED: Final = frozenset(
-    {"vars", "durable_objects", "queues", "ai", "browser", "images", "version_metadata",
-     "assets", *UNMODELLED_BINDINGS}
+    {"vars", "define", "durable_objects", "queues", "tail_consumers", "unsafe",
+     *UNMODELLED_BINDINGS, *(SINGLE_BINDINGS.keys() - {"assets"})}
 )
 
 
@@ -123,38 +128,57 @@ def _environment(path: Path, raw: dict[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: env.{name} must be a table")
     merged = {k: v for k, v in raw.items() if k != "env" and k not in NOT_INHERITED}
+    if "name" in merged:
+        # An environment is deployed as its own Worker, "<name>-<environment>".
+        merged["name"] = f"{merged['name']}-{name}"
     merged.update(section)
     return merged
 
 
 def read_dev_vars(folder: Path, environment: str | None = None) -> dict[str, str]:
-    """Secrets from ``.dev.vars`` (dotenv syntax), as ``wrangler dev`` reads them;
-    ``.dev.vars.<environment>`` wins when it exists."""
+    """Secrets from ``.dev.vars`` as ``wrangler dev`` reads them: dotenv
+    syntax, and ``.dev.vars.<environment>`` instead when it exists."""
     path = folder / ".dev.vars"
     if environment and (folder / f".dev.vars.{environment}").is_file():
         path = folder / f".dev.vars.{environment}"
     if not path.is_file():
         return {}
-    secrets: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = line.strip()
+    return _parse_dotenv(path, path.read_text(encoding="utf-8"))
+
+
+# One assignment as the dotenv package (which wrangler uses) reads it: a quoted
+# value may span lines; an unquoted one ends at '#'.
+_DOTENV_LINE: Final = re.compile(
+    r"[ \t]*(?:export[ \t]+)?([A-Za-z0-9_.-]+)(?:[ \t]*=[ \t]*|:[ \t]+)"
+    r"""('(?:\\'|[^'])*'|"(?:\\"|[^"])*"|`(?:\\`|[^`])*`|[^#\n]*)"""
+    r"[ \t]*(?:#[^\n]*)?(?:\n|\Z)"
+)
+
+
+def _parse_dotenv(path: Path, text: str) -> dict[str, str]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    values: dict[str, str] = {}
+    position, number = 0, 1
+    while position < len(text):
+        end = text.find("\n", position)
+        line = (text[position:] if end == -1 else text[position:end]).strip()
         if not line or line.startswith("#"):
+            position = len(text) if end == -1 else end + 1
+            number += 1
             continue
-        if line.startswith("export "):
-            line = line[len("export "):].lstrip()
-        name, sep, value = line.partition("=")
-        name = name.strip()
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        match = _DOTENV_LINE.match(text, position)
+        if match is None:
             raise ConfigError(f"{path}:{number}: expected NAME=value, got {line!r}")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            quote, value = value[0], value[1:-1]
+        value = match.group(2).strip()
+        quote = value[:1]
+        if len(value) >= 2 and quote in "'\"`" and value.endswith(quote):
+            value = value[1:-1]
             if quote == '"':
-                value = value.replace("\\n", "\n")
-        else:
-            value = value.split(" #", 1)[0].rstrip()
-        secrets[name] = value
-    return secrets
+                value = value.replace("\\n", "\n").replace("\\r", "\r")
+        values[match.group(1)] = value
+        number += match.group(0).count("\n")
+        position = match.end()
+    return values
 
 
 def _parse_toml(path: Path, text: str) -> dict[str, Any]:
@@ -213,12 +237,37 @@ def _read(path: Path, raw: dict[str, Any]) -> WranglerConfig:
             raise ConfigError(f"{path}: durable_objects.bindings names {name!r} twice")
     date = raw.get("compatibility_date")
     flags = raw.get("compatibility_flags", [])
+    if not (isinstance(flags, list) and all(isinstance(flag, str) for flag in flags)):
+        raise ConfigError(
+            f"{path}: 'compatibility_flags' must be a list of flag names, got {flags!r}"
+        )
     variables = raw.get("vars", {})
     if not isinstance(variables, dict):
         raise ConfigError(f"{path}: 'vars' must be a table of names and values")
+    sqlite = _sqlite_classes(path, raw.get("migrations", []) or [])
+    unmodelled = _unmodelled_bindings(path, raw)
+    return WranglerConfig(
+        path=path,
+        name=str(raw.get("name", path.parent.name)),
+        main=(path.parent / main) if main else None,
+        compatibility_date=str(date) if date is not None else None,
+        compatibility_flags=tuple(flags),
+        bindings=tuple(bindings),
+        vars=dict(variables),
+        sqlite_classes=frozenset(sqlite),
+        unmodelled=unmodelled,
+    )
+
+
+def _sqlite_classes(path: Path, migrations: Any) -> set[str]:
+    """The classes the migrations leave SQLite-backed: created in
+    ``new_sqlite_classes``, followed through ``renamed_classes`` and
+    ``deleted_classes``."""
+    if not isinstance(migrations, list):
+        raise ConfigError(f"{path}: 'migrations' must be a list of migrations")
     sqlite: set[str] = set()
     created: dict[str, str] = {}
-    for index, migration in enumerate(raw.get("migrations", []) or []):
+    for index, migration in enumerate(migrations):
         if not isinstance(migration, dict):
             raise ConfigError(f"{path}: migrations[{index}] must be a table")
         for key in ("new_classes", "new_sqlite_classes"):
@@ -233,18 +282,19 @@ def _read(path: Path, raw: dict[str, Any]) -> WranglerConfig:
                 created[class_name] = where
                 if key == "new_sqlite_classes":
                     sqlite.add(class_name)
-    unmodelled = _unmodelled_bindings(path, raw)
-    return WranglerConfig(
-        path=path,
-        name=str(raw.get("name", path.parent.name)),
-        main=(path.parent / main) if main else None,
-        compatibility_date=str(date) if date is not None else None,
-        compatibility_flags=tuple(flags),
-        bindings=tuple(bindings),
-        vars=dict(variables),
-        sqlite_classes=frozenset(sqlite),
-        unmodelled=unmodelled,
-    )
+        for rename in migration.get("renamed_classes", []) or []:
+            if not isinstance(rename, dict):
+                continue
+            old, new = rename.get("from"), rename.get("to")
+            if isinstance(old, str) and isinstance(new, str) and old in created:
+                created[new] = created.pop(old)
+                if old in sqlite:
+                    sqlite.discard(old)
+                    sqlite.add(new)
+        for class_name in migration.get("deleted_classes", []) or []:
+            created.pop(class_name, None)
+            sqlite.discard(class_name)
+    return sqlite
 
 
 def _unmodelled_bindings(path: Path, raw: dict[str, Any]) -> dict[str, str]:

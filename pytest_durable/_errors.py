@@ -36,6 +36,14 @@ def _rebuild_js_exception(name: str, message: str, props: dict[str, Any]) -> JsE
     return JsException(name, message, **props)
 
 
+class NotModelled(NotImplementedError):
+    """Something the simulator does not model.
+
+    It reaches the test as it is, never converted into an error of the
+    simulated runtime, so that Worker code cannot catch and hide it.
+    """
+
+
 class DurableObjectAbort(BaseException):
     """Raised by ``ctx.abort()`` inside the object, as the Python SDK does.
 

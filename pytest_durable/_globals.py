@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, Final, cast
 
-from ._errors import JsException
+from ._errors import JsException, NotModelled
 from ._http import JsHeaders, JsRequest, JsResponse
 from ._js import (
     UNDEFINED,
@@ -38,7 +38,7 @@ def _now_ms() -> float:
 
 def _new_date(value: Any = UNDEFINED, *rest: Any) -> JsDate:
     if rest:
-        raise NotImplementedError(
+        raise NotModelled(
             "new Date(year, month, ...) is not modelled by pytest-durable; "
             "pass milliseconds or an ISO 8601 string"
         )
@@ -56,7 +56,7 @@ def _new_date(value: Any = UNDEFINED, *rest: Any) -> JsDate:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=_dt.UTC)
         return JsDate(moment.timestamp() * 1000)
-    raise NotImplementedError(
+    raise NotModelled(
         f"new Date({to_js_string(value)!r}) is not modelled by pytest-durable"
     )
 

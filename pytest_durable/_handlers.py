@@ -6,12 +6,22 @@ SDK's conversions, the RPC message limit and the runtime's checks.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from . import _errors
+from ._errors import NotModelled
 from ._http import JsRequest, JsResponse, Request
-from ._js import JsArray, JsFunction, JsObject, serialized_size, structured_clone
+from ._js import (
+    JsArray,
+    JsFunction,
+    JsMap,
+    JsObject,
+    JsSet,
+    PyProxy,
+    serialized_size,
+    structured_clone,
+)
 from ._pyodide import JsProxy, from_js, to_js_implicit
 from ._rpc import python_from_rpc, python_to_rpc
 
@@ -67,9 +77,14 @@ def relaxed_call(fn: Callable[..., Any], *args: Any) -> Any:
 def transfer(value: Any) -> Any:
     """Serialize and deserialize a value crossing RPC, with its size limit."""
     if _holds_function(value):
-        raise NotImplementedError(
+        raise NotModelled(
             "passing a function over RPC (the runtime sends a stub that calls back) is not "
             "modelled by pytest-durable"
+        )
+    if _holds_message(value):
+        raise NotModelled(
+            "passing a Request or Response over RPC (the runtime streams its body) is not "
+            "modelled by pytest-durable; send the parts (url, headers, text) instead"
         )
     clone = structured_clone(value)
     size = serialized_size(clone)
@@ -79,19 +94,31 @@ def transfer(value: Any) -> Any:
 
 
 def _holds_function(value: Any) -> bool:
-    from ._js import JsMap, JsSet, PyProxy
+    return _contains(
+        value,
+        lambda v: isinstance(v, JsFunction) or (isinstance(v, PyProxy) and callable(v.obj)),
+    )
 
-    if isinstance(value, JsFunction) or (isinstance(value, PyProxy) and callable(value.obj)):
+
+def _holds_message(value: Any) -> bool:
+    return _contains(value, lambda v: isinstance(v, (JsRequest, JsResponse)))
+
+
+def _contains(value: Any, test: Callable[[Any], bool]) -> bool:
+    """Whether ``value`` or anything inside it passes ``test``."""
+    if test(value):
         return True
     if isinstance(value, JsArray):
-        return any(_holds_function(v) for v in value.items)
-    if isinstance(value, JsObject):
-        return any(_holds_function(v) for v in value.props.values())
-    if isinstance(value, JsMap):
-        return any(_holds_function(v) for v in value.entries.values())
-    if isinstance(value, JsSet):
-        return any(_holds_function(v) for v in value.values)
-    return False
+        children: Iterable[Any] = value.items
+    elif isinstance(value, JsObject):
+        children = value.props.values()
+    elif isinstance(value, JsMap):
+        children = value.entries.values()
+    elif isinstance(value, JsSet):
+        children = value.values
+    else:
+        return False
+    return any(_contains(child, test) for child in children)
 
 
 def hand_over_websocket(response: JsResponse) -> None:

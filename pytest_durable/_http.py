@@ -18,7 +18,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from . import _errors
-from ._errors import JsException
+from ._errors import JsException, NotModelled
 from ._js import NULL, UNDEFINED, HostObject, JsArray, JsArrayBuffer, JsMap, JsObject, JsUint8Array
 from ._pyodide import JsPromise, JsProxy
 
@@ -133,7 +133,7 @@ def _body_bytes(body: Any) -> bytes | None:
 
     if isinstance(body, PyProxy) and isinstance(body.obj, (bytes, bytearray, memoryview)):
         return bytes(body.obj)
-    raise NotImplementedError(
+    raise NotModelled(
         f"a {getattr(body, 'js_class', type(body).__name__)} body is not modelled by "
         "pytest-durable; use str or bytes"
     )
@@ -170,16 +170,16 @@ class _Body(HostObject):
             return JsPromise.reject(exc)
 
     def json(self) -> JsPromise:
-        raise NotImplementedError(
+        raise NotModelled(
             "JavaScript Body.json() is not modelled by pytest-durable; "
             "use the Python wrapper's json()"
         )
 
     def formData(self) -> Any:
-        raise NotImplementedError("FormData bodies are not modelled by pytest-durable")
+        raise NotModelled("FormData bodies are not modelled by pytest-durable")
 
     def blob(self) -> Any:
-        raise NotImplementedError("Blob bodies are not modelled by pytest-durable")
+        raise NotModelled("Blob bodies are not modelled by pytest-durable")
 
 
 class JsRequest(_Body):
@@ -217,7 +217,7 @@ class JsRequest(_Body):
             method, headers, body = "GET", JsHeaders(), None
         if unknown:
             names = ", ".join(sorted(unknown))
-            raise NotImplementedError(f"Request option(s) not modelled by pytest-durable: {names}")
+            raise NotModelled(f"Request option(s) not modelled by pytest-durable: {names}")
         if "method" in options:
             from ._js import to_js_string
 
@@ -233,7 +233,7 @@ class JsRequest(_Body):
 
     @property
     def signal(self) -> Any:
-        raise NotImplementedError("Request.signal is not modelled by pytest-durable")
+        raise NotModelled("Request.signal is not modelled by pytest-durable")
 
     def clone(self) -> JsRequest:
         return JsRequest(self.url, self.method, self.headers.copy(), self._body)
@@ -276,7 +276,7 @@ class JsResponse(_Body):
         unknown = set(options) - known
         if unknown:
             names = ", ".join(sorted(unknown))
-            raise NotImplementedError(f"Response option(s) not modelled by pytest-durable: {names}")
+            raise NotModelled(f"Response option(s) not modelled by pytest-durable: {names}")
         status = options.get("status", 200.0)
         headers = JsHeaders(options.get("headers", UNDEFINED))
         data = _body_bytes(body)
@@ -384,7 +384,7 @@ class FetchResponse:
 
     @property
     def body(self) -> Any:
-        raise NotImplementedError(
+        raise NotModelled(
             "Response.body (a ReadableStream) is not modelled by pytest-durable; "
             "read the body with text(), bytes() or json()"
         )
@@ -440,12 +440,12 @@ class FetchResponse:
         return (await self.buffer()).to_memoryview()
 
     async def form_data(self) -> Any:
-        raise NotImplementedError("FormData bodies are not modelled by pytest-durable")
+        raise NotModelled("FormData bodies are not modelled by pytest-durable")
 
     formData = form_data
 
     async def blob(self) -> Any:
-        raise NotImplementedError("Blob bodies are not modelled by pytest-durable")
+        raise NotModelled("Blob bodies are not modelled by pytest-durable")
 
 
 class Response(FetchResponse):
@@ -578,7 +578,7 @@ class Request:
 
     @property
     def body(self) -> Any:
-        raise NotImplementedError(
+        raise NotModelled(
             "Request.body (a ReadableStream) is not modelled by pytest-durable; "
             "read the body with text(), bytes() or json()"
         )
@@ -634,7 +634,7 @@ class Request:
         return Request(JsProxy(self._js.clone()))
 
     async def form_data(self) -> Any:
-        raise NotImplementedError("FormData bodies are not modelled by pytest-durable")
+        raise NotModelled("FormData bodies are not modelled by pytest-durable")
 
     async def blob(self) -> Any:
-        raise NotImplementedError("Blob bodies are not modelled by pytest-durable")
+        raise NotModelled("Blob bodies are not modelled by pytest-durable")

@@ -277,6 +277,8 @@ def to_js_string(value: Any) -> str:
         return value.toString()
     if isinstance(value, JsFunction):
         return f"function {value.name}() {{ [native code] }}"
+    if isinstance(value, (JsArrayBuffer, JsUint8Array, JsDate, JsMap, JsSet)):
+        return f"[object {value.js_class}]"
     return "[object Object]"
 
 

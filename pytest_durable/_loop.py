@@ -18,7 +18,8 @@ import functools
 import selectors
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
 
 from ._clock import Clock
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from ._simulation import Simulation
 
 __all__ = ["DeadlockError", "DurableEventLoop"]
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 
 class DeadlockError(RuntimeError):
@@ -50,10 +54,16 @@ def _active_simulation() -> Callable[[], Simulation | None]:
 
 class _VirtualTimeSelector(selectors.BaseSelector):
     """A selector that, under a fake clock, moves the clock instead of
-    blocking while only timers are pending."""
+    blocking while only timers are pending.
 
-    def __init__(self) -> None:
+    Work running in an executor thread (``asyncio.to_thread``,
+    ``run_in_executor``, DNS lookups) is not idle: while ``busy()`` says some
+    is in flight, the selector waits for it in real time and the clock stays.
+    """
+
+    def __init__(self, busy: Callable[[], bool]) -> None:
         self._inner = selectors.DefaultSelector()
+        self._busy = busy
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._inner.register(fileobj, events, data)
@@ -77,6 +87,8 @@ class _VirtualTimeSelector(selectors.BaseSelector):
         ready = self._inner.select(0)
         if ready:
             return ready
+        if self._busy():
+            return self._inner.select(clock.idle_timeout)
         if timeout is None:
             ready = self._inner.select(clock.idle_timeout)
             if not ready:
@@ -94,7 +106,19 @@ class DurableEventLoop(asyncio.SelectorEventLoop):
     """The event loop pytest-durable runs tests on."""
 
     def __init__(self) -> None:
-        super().__init__(selector=_VirtualTimeSelector())
+        self._in_executor = 0
+        super().__init__(selector=_VirtualTimeSelector(lambda: self._in_executor > 0))
+
+    def run_in_executor(
+        self, executor: Executor | None, func: Callable[[Unpack[_Ts]], _T], *args: *_Ts
+    ) -> asyncio.Future[_T]:
+        future = super().run_in_executor(executor, func, *args)
+        self._in_executor += 1
+        future.add_done_callback(self._executor_done)
+        return future
+
+    def _executor_done(self, future: asyncio.Future[Any]) -> None:
+        self._in_executor -= 1
 
     def time(self) -> float:
         clock = _active_fake_clock()

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _errors
-from ._errors import DurableObjectAbort, JsException
+from ._errors import DurableObjectAbort, JsException, NotModelled
 from ._js import NULL, UNDEFINED, HostObject, JsDate, JsFunction, PyProxy
 from ._pyodide import JsPromise, JsPromiseProxy, JsProxy, from_js, to_js_implicit
 from ._rpc import BindingWrapper
@@ -133,6 +133,9 @@ class ObjectHost:
         ctx = DurableObjectContext(JsProxy(instance.state))
         try:
             instance.obj = cls(ctx, self.namespace.env_proxy())
+        except NotModelled:
+            self.instance = None
+            raise
         except DurableObjectAbort:
             instance.break_with(instance.state.abort_error)
         except JsException as exc:
@@ -175,6 +178,8 @@ class ObjectHost:
             if inspect.isawaitable(result):
                 result = await instance.unless_reset(result)
             return result
+        except NotModelled:
+            raise  # the simulator's own limit: it reaches the test unconverted
         except DurableObjectAbort:
             instance.break_with(instance.state.abort_error)
             raise instance.state.abort_error from None
@@ -270,11 +275,11 @@ class DurableObjectState(HostObject):
 
     @property
     def exports(self) -> Any:
-        raise NotImplementedError("ctx.exports is not modelled by pytest-durable")
+        raise NotModelled("ctx.exports is not modelled by pytest-durable")
 
     @property
     def facets(self) -> Any:
-        raise NotImplementedError("ctx.facets is not modelled by pytest-durable")
+        raise NotModelled("ctx.facets is not modelled by pytest-durable")
 
     def waitUntil(self, promise: Any) -> Any:
         awaitable = awaitable_of(promise)
@@ -328,7 +333,7 @@ class DurableObjectState(HostObject):
 
     def abort(self, reason: Any = UNDEFINED, options: Any = UNDEFINED) -> Any:
         message = _errors.ABORT_DEFAULT_REASON if reason is UNDEFINED else str(from_js(reason))
-        self.abort_error = JsException("Error", message, durableObjectReset=True)
+        self.abort_error = JsException("Error", message, durableObjectReset=True, remote=True)
         self._instance.break_with(self.abort_error)
         return UNDEFINED
 
@@ -352,7 +357,12 @@ class DurableObjectState(HostObject):
         return self._host.hibernation.get_auto_response()
 
     def getWebSocketAutoResponseTimestamp(self, ws: Any) -> Any:
-        if not isinstance(ws, WebSocket) or ws.auto_response_ms is None:
+        if not isinstance(ws, WebSocket):
+            raise _errors.type_error(
+                "Failed to execute 'getWebSocketAutoResponseTimestamp' on 'DurableObjectState': "
+                "parameter 1 is not of type 'WebSocket'."
+            )
+        if ws.auto_response_ms is None:
             return NULL
         return JsDate(ws.auto_response_ms)
 
@@ -366,7 +376,7 @@ class DurableObjectState(HostObject):
 
     def __getattr__(self, name: str) -> Any:
         if name in type(self).js_members:
-            raise NotImplementedError(f"ctx.{name} is not modelled by pytest-durable")
+            raise NotModelled(f"ctx.{name} is not modelled by pytest-durable")
         raise AttributeError(name)
 
 

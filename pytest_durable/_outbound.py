@@ -26,6 +26,8 @@ from ._http import JsHeaders, JsRequest, JsResponse
 __all__ = ["OutboundFetchBlocked", "send"]
 
 _LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "[::1]", "localhost"})
+MAX_REDIRECTS: Final = 20
+"""How many redirects fetch() follows (workerd's, from the Fetch standard)."""
 
 # What httpx and httpcore look like before any mock starts: respx patches
 # httpcore's connection pool, pytest-httpx httpx's transport.
@@ -58,19 +60,39 @@ async def send(
 ) -> JsResponse:
     """Carry one outbound request and return the runtime's response.
 
-    A blocked request's URL is appended to ``blocked`` too, so that the test
+    Redirects are followed as fetch() follows them (``redirect: "manual"``
+    returns the 3xx instead), and each hop is checked like the first. A
+    blocked request's URL is appended to ``blocked`` too, so that the test
     fails even when Worker code catches the error."""
-    host = urlsplit(request.url).hostname or ""
-    if transport is None and not _httpx_is_mocked() and host not in _LOOPBACK:
-        if blocked is not None:
-            blocked.append(request.url)
-        raise OutboundFetchBlocked(
-            f"pytest-durable: outbound fetch to {request.url} was blocked: tests never reach "
-            "the network. Mock it with respx or pytest-httpx, or give the test a transport by "
-            "overriding the durable_fetch_transport fixture (for example "
-            "httpx.MockTransport(handler))."
-        )
-    async with httpx.AsyncClient(transport=transport, follow_redirects=False) as client:
+
+    def check(url: str) -> None:
+        if transport is None and not _httpx_is_mocked() and urlsplit(url).hostname not in _LOOPBACK:
+            if blocked is not None:
+                blocked.append(url)
+            raise OutboundFetchBlocked(
+                f"pytest-durable: outbound fetch to {url} was blocked: tests never reach the "
+                "network. Mock it with respx or pytest-httpx, or give the test a transport by "
+                "overriding the durable_fetch_transport fixture (for example "
+                "httpx.MockTransport(handler))."
+            )
+
+    async def check_hop(hop: httpx.Request) -> None:
+        check(str(hop.url))
+
+    check(request.url)
+    # No timeout (fetch() has none) and no proxies from the environment: a
+    # request to a loopback server must go straight to it.
+    client = httpx.AsyncClient(
+        transport=transport,
+        follow_redirects=request.redirect == "follow",
+        max_redirects=MAX_REDIRECTS,
+        timeout=None,
+        trust_env=False,
+        event_hooks={"request": [check_hop]},
+    )
+    # What the Worker set goes out, without httpx's own User-Agent and Connection.
+    del client.headers["User-Agent"], client.headers["Connection"]
+    try:
         response = await client.request(
             request.method,
             request.url,
@@ -78,11 +100,15 @@ async def send(
             content=request._body,
         )
         body = await response.aread()
+    finally:
+        if transport is None:
+            await client.aclose()  # the test's own transport is the test's to close
     headers = JsHeaders()
     for name, value in response.headers.multi_items():
         headers.append(name, value)
     result = JsResponse(body or None, response.status_code, response.reason_phrase, headers)
-    result.url = request.url
+    result.url = str(response.url) if response.history else request.url
+    result.redirected = bool(response.history)
     return result
 
 

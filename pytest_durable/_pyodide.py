@@ -21,7 +21,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any, Final
 
 from . import _js
-from ._errors import JsException
+from ._errors import JsException, NotModelled
 from ._js import (
     NULL,
     UNDEFINED,
@@ -172,7 +172,7 @@ def to_js(
     """
     if unsupported:
         names = ", ".join(sorted(unsupported))
-        raise NotImplementedError(f"to_js() option(s) not modelled by pytest-durable: {names}")
+        raise NotModelled(f"to_js() option(s) not modelled by pytest-durable: {names}")
     cache: dict[int, Any] = {}
 
     def convert(value: Any) -> Any:
@@ -322,7 +322,7 @@ class JsProxy:
 
     def __getattr__(self, name: str) -> Any:
         target = self._js
-        if name == "constructor":
+        if name == "constructor" and not hasattr(target, "js_get"):
             return _Constructor(target.js_class)
         if isinstance(target, JsObject):
             if name in target.props:
@@ -543,7 +543,7 @@ def create_proxy(obj: Any, **unsupported: Any) -> JsProxy:
     that lives until ``destroy()``."""
     if unsupported:
         names = ", ".join(sorted(unsupported))
-        raise NotImplementedError(
+        raise NotModelled(
             f"create_proxy() option(s) not modelled by pytest-durable: {names}"
         )
     return JsProxy(PyProxy(obj))
@@ -554,7 +554,7 @@ def create_once_callable(obj: Callable[..., Any], **unsupported: Any) -> JsProxy
     be called once and then destroys itself."""
     if unsupported:
         names = ", ".join(sorted(unsupported))
-        raise NotImplementedError(
+        raise NotModelled(
             f"create_once_callable() option(s) not modelled by pytest-durable: {names}"
         )
     state = {"called": False}

@@ -25,6 +25,7 @@ import httpx
 from ._alarms import AlarmScheduler
 from ._clock import Clock
 from ._compat import Compat
+from ._errors import NotModelled
 from ._js import HostObject
 from ._namespace import DurableObjectStub, Namespace, NamespaceWrapper
 from ._objects import ObjectHost, awaitable_of
@@ -230,7 +231,14 @@ class Simulation:
             task.cancel()
 
     def _pending(self) -> list[asyncio.Future[Any]]:
-        return [task for task in self._wait_until if not task.done()] + [
+        sockets = [
+            task
+            for namespace in self.namespaces.values()
+            for host in namespace.hosts.values()
+            if host._hibernation is not None
+            for task in host._hibernation.pending()
+        ]
+        return sockets + [task for task in self._wait_until if not task.done()] + [
             task
             for namespace in self.namespaces.values()
             for host in namespace.hosts.values()
@@ -273,7 +281,7 @@ class _Env(HostObject):
             return simulation.vars[name]
         if name in simulation.unmodelled:
             modelled = ", ".join(sorted([*simulation.namespaces, *simulation.vars])) or "none"
-            raise NotImplementedError(
+            raise NotModelled(
                 f"env.{name} is a {simulation.unmodelled[name]} binding, which pytest-durable "
                 f"does not model (it models Durable Object namespaces, vars and secrets; "
                 f"this env has: {modelled})"

@@ -15,15 +15,19 @@ table ``_cf_KV``, so KV and SQL writes commit and roll back together.
 from __future__ import annotations
 
 import asyncio
+import functools
 import pickle
 import re
+import secrets
 import sqlite3
+import weakref
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 from . import _errors
-from ._errors import JsException
+from ._errors import JsException, NotModelled
 from ._js import (
     NULL,
     UNDEFINED,
@@ -66,6 +70,11 @@ NO_STATEMENT: Final = "SQL code did not contain a statement."
 WRONG_BINDINGS: Final = "Wrong number of parameter bindings for SQL query."
 ONE_NO_RESULTS: Final = "Expected exactly one result from SQL query, but got no results."
 ONE_MANY_RESULTS: Final = "Expected exactly one result from SQL query, but got multiple results."
+MULTI_STATEMENT_BINDINGS: Final = (
+    "When executing multiple SQL statements in a single call, only the last statement can have "
+    "parameters."
+)
+STATEMENT_TOO_LONG: Final = "statement too long: SQLITE_TOOBIG"
 
 # The SQL functions workerd allows (src/workerd/util/sqlite.c++).
 ALLOWED_FUNCTIONS: Final = frozenset(
@@ -226,13 +235,19 @@ _BOOLEAN_PRAGMAS: Final = frozenset(
 _OBJECT_PRAGMAS: Final = frozenset({"foreign_key_list", "index_info", "index_list", "index_xinfo"})
 _BOOLEAN_WORDS: Final = ("true", "false", "yes", "no", "on", "off", "1", "0")
 
+# The primary result codes by name. (Not every one-underscore SQLITE_ name in
+# the sqlite3 module: the authorizer's action codes share their numbers, so
+# SQLITE_UPDATE would stand for SQLITE_AUTH.)
 _PRIMARY_NAMES: Final = {
     getattr(sqlite3, name): name
-    for name in dir(sqlite3)
-    if name.startswith("SQLITE_")
-    and name.count("_") == 1
-    and isinstance(getattr(sqlite3, name), int)
-    and name not in ("SQLITE_OK", "SQLITE_DENY", "SQLITE_IGNORE")
+    for name in (
+        "SQLITE_ERROR", "SQLITE_INTERNAL", "SQLITE_PERM", "SQLITE_ABORT", "SQLITE_BUSY",
+        "SQLITE_LOCKED", "SQLITE_NOMEM", "SQLITE_READONLY", "SQLITE_INTERRUPT", "SQLITE_IOERR",
+        "SQLITE_CORRUPT", "SQLITE_NOTFOUND", "SQLITE_FULL", "SQLITE_CANTOPEN", "SQLITE_PROTOCOL",
+        "SQLITE_EMPTY", "SQLITE_SCHEMA", "SQLITE_TOOBIG", "SQLITE_CONSTRAINT", "SQLITE_MISMATCH",
+        "SQLITE_MISUSE", "SQLITE_NOLFS", "SQLITE_AUTH", "SQLITE_FORMAT", "SQLITE_RANGE",
+        "SQLITE_NOTADB", "SQLITE_NOTICE", "SQLITE_WARNING",
+    )
 }
 
 
@@ -245,6 +260,11 @@ class SqliteStore:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
+        # sqlite3 caches prepared statements by their text, and the authorizer
+        # only runs when a statement is prepared: the simulator's own SQL
+        # carries this comment so that user SQL of the same text ("BEGIN",
+        # a query on _cf_KV) is never served from the trusted statement.
+        self._trusted_tag = f" /* trusted {secrets.token_hex(8)} */"
         self._conn = self._connect()
         self.alarm_ms: float | None = None
         self._trusted = 0
@@ -252,6 +272,7 @@ class SqliteStore:
         self._commit_scheduled = False
         self.savepoint_depth = 0
         self._kv_table = False
+        self._cursors: weakref.WeakSet[SqlCursor] = weakref.WeakSet()
 
     def _connect(self) -> sqlite3.Connection:
         if self.path is not None:
@@ -281,9 +302,13 @@ class SqliteStore:
         if action in (sqlite3.SQLITE_TRANSACTION, sqlite3.SQLITE_SAVEPOINT):
             self._denied_transaction = True
             return False
-        if db == "temp" or action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+        if db == "temp":
+            # Only reading and updating (there are no temporary tables to
+            # read, as creating one is denied).
+            return action in (sqlite3.SQLITE_READ, sqlite3.SQLITE_UPDATE) and _allowed_name(arg1)
+        if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
             return False
-        if action == sqlite3.SQLITE_SELECT or action == sqlite3.SQLITE_ANALYZE:
+        if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_ANALYZE, sqlite3.SQLITE_RECURSIVE):
             return True
         if action in (
             sqlite3.SQLITE_CREATE_TABLE,
@@ -341,28 +366,36 @@ class SqliteStore:
     # -- running statements
 
     def run(
-        self, sql: str, params: tuple[Any, ...] = (), *, trusted: bool = False
+        self,
+        sql: str,
+        params: tuple[Any, ...] = (),
+        *,
+        trusted: bool = False,
+        last: bool = True,
     ) -> sqlite3.Cursor:
-        """Run one statement inside the implicit transaction."""
-        self.begin_implicit()
+        """Run one statement inside the implicit transaction (``last``:
+        whether it is the last statement of the user's query)."""
+        if not _PRAGMA_OUTSIDE_TRANSACTION.match(sql):
+            self.begin_implicit()
         self._denied_transaction = False
         if trusted:
             self._trusted += 1
+            sql += self._trusted_tag
         try:
             return self._conn.execute(sql, params)
         except sqlite3.Error as exc:
-            raise self.error(exc) from None
+            raise self.error(exc, last=last) from None
         finally:
             if trusted:
                 self._trusted -= 1
 
-    def error(self, exc: sqlite3.Error) -> JsException:
+    def error(self, exc: sqlite3.Error, *, last: bool = True) -> JsException:
         """A SQLite error as the runtime reports it."""
         if self._denied_transaction:
             return _errors.error(TRANSACTION_STATEMENT_ERROR)
         message = str(exc)
         if isinstance(exc, sqlite3.ProgrammingError) and "bindings" in message:
-            return _errors.error(WRONG_BINDINGS)
+            return _errors.error(WRONG_BINDINGS if last else MULTI_STATEMENT_BINDINGS)
         code = getattr(exc, "sqlite_errorcode", None)
         if code is None:
             return _errors.error(message)
@@ -380,31 +413,42 @@ class SqliteStore:
             return
         self._trusted += 1
         try:
-            self._conn.execute("BEGIN")
+            self._conn.execute("BEGIN" + self._trusted_tag)
         finally:
             self._trusted -= 1
+        self._schedule_commit()
+
+    def _schedule_commit(self) -> None:
+        if self._commit_scheduled:
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self.commit()
             return
-        if not self._commit_scheduled:
-            self._commit_scheduled = True
-            loop.call_soon(self._commit_soon)
+        self._commit_scheduled = True
+        loop.call_soon(self._commit_soon)
 
     def _commit_soon(self) -> None:
+        # While a transaction()'s savepoint is open this does nothing: the
+        # release of the outermost savepoint schedules the commit again.
+        # (Rescheduling here instead would keep the loop busy, and a fake
+        # clock never advances while callbacks are ready.)
         self._commit_scheduled = False
-        if self.savepoint_depth == 0:
-            self.commit()
-        else:
-            asyncio.get_running_loop().call_soon(self._commit_soon)
-            self._commit_scheduled = True
+        self.commit()
 
     def commit(self) -> None:
         if self._conn.in_transaction and self.savepoint_depth == 0:
             self._trusted += 1
             try:
-                self._conn.execute("COMMIT")
+                self._conn.execute("COMMIT" + self._trusted_tag)
+            except sqlite3.OperationalError:
+                # SQLite cannot commit while a write is still being stepped
+                # (an INSERT ... RETURNING whose rows were not all read): read
+                # what the open cursors have left, then commit.
+                for cursor in list(self._cursors):
+                    cursor.drain()
+                self._conn.execute("COMMIT" + self._trusted_tag)
             finally:
                 self._trusted -= 1
 
@@ -412,7 +456,7 @@ class SqliteStore:
         if self._conn.in_transaction:
             self._trusted += 1
             try:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("ROLLBACK" + self._trusted_tag)
             finally:
                 self._trusted -= 1
         self.savepoint_depth = 0
@@ -426,20 +470,26 @@ class SqliteStore:
         if rollback:
             self.run(f"ROLLBACK TO {name}", trusted=True)
         self.run(f"RELEASE {name}", trusted=True)
+        if self.savepoint_depth == 0:
+            self._schedule_commit()
 
     @property
     def database_size(self) -> int:
         self._trusted += 1
         try:
-            pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
-            free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
-            size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+            tag = self._trusted_tag
+            pages = self._conn.execute("PRAGMA page_count" + tag).fetchone()[0]
+            free = self._conn.execute("PRAGMA freelist_count" + tag).fetchone()[0]
+            size = self._conn.execute("PRAGMA page_size" + tag).fetchone()[0]
         finally:
             self._trusted -= 1
         return int((pages - free) * size)
 
     def delete_all(self) -> None:
         """Drop everything: the user's tables and the KV data, atomically."""
+        if self.savepoint_depth:
+            # Inside transactionSync() (transaction() is refused before this).
+            raise _errors.error(_errors.DELETE_ALL_IN_TRANSACTION)
         self.rollback_implicit()
         rows = self.run(
             "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') "
@@ -538,32 +588,54 @@ class SqliteStore:
     # -- user SQL
 
     def execute(self, query: str, bindings: tuple[Any, ...]) -> SqlCursor:
-        statements = split_statements(query)
-        if not statements:
+        # SQLite measures the whole query when it prepares its first statement.
+        if len(query.encode("utf-8", "surrogatepass")) > LIMITS[sqlite3.SQLITE_LIMIT_SQL_LENGTH]:
+            raise _errors.error(STATEMENT_TOO_LONG)
+        statements, complete = split_statements(query)
+        # As workerd does, every statement but the last runs as it is reached;
+        # text after the last one that holds no statement fails only then.
+        before = statements[:-1] if complete else statements
+        for statement in before:
+            self.run(statement, last=False).fetchall()
+        if not complete:
             raise _errors.error(NO_STATEMENT)
-        for statement in statements[:-1]:
-            self.run(statement).fetchall()
+        last = statements[-1]
         params = tuple(_bind(value) for value in bindings)
-        return SqlCursor(self, self.run(statements[-1], params))
+        return SqlCursor(self, self.run(last, params))
 
 
-def split_statements(query: str) -> list[str]:
-    """Split SQL into statements, as SQLite's tokenizer would."""
-    statements, current = [], ""
+@functools.lru_cache(maxsize=256)
+def split_statements(query: str) -> tuple[tuple[str, ...], bool]:
+    """Split SQL into statements as SQLite prepares them one after the other:
+    empty statements and comments before a statement belong to it. Returns
+    the statements and whether the query ends with one (``False`` when it
+    holds none, or when text after the last one holds none)."""
+    if ";" not in query:
+        return ((query,), True) if _has_statement(query) else ((), False)
+    statements: list[str] = []
+    current = ""
     for char in query:
         current += char
-        if char == ";" and sqlite3.complete_statement(current):
-            if _has_statement(current):
-                statements.append(current)
+        if char == ";" and sqlite3.complete_statement(current) and _has_statement(current):
+            statements.append(current)
             current = ""
-    if current.strip():
+    if current.strip(_WHITESPACE):
         if not _has_statement(current):
-            raise _errors.error(NO_STATEMENT)
+            return tuple(statements), False
         statements.append(current)
-    return statements
+    return tuple(statements), bool(statements)
 
 
 _COMMENTS: Final = re.compile(r"--[^\n]*|/\*.*?(\*/|$)", re.DOTALL)
+_WHITESPACE: Final = " \t\n\r\v\f"
+# A PRAGMA reads or sets the connection's state and writes nothing (except
+# optimize, which runs ANALYZE), so, as in workerd, it does not open the
+# implicit transaction: `PRAGMA foreign_keys = OFF` at the start of an event
+# takes effect.
+_PRAGMA_OUTSIDE_TRANSACTION: Final = re.compile(
+    r"(?:\s|--[^\n]*\n|/\*.*?\*/|;)*PRAGMA\s+(?!(?:main\s*\.\s*)?optimize\b)",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def _has_statement(text: str) -> bool:
@@ -615,10 +687,10 @@ class SqlStorage(HostObject):
         return float(self._store.database_size)
 
     def prepare(self, query: Any) -> Any:
-        raise NotImplementedError("sql.prepare() is not modelled by pytest-durable; use sql.exec()")
+        raise NotModelled("sql.prepare() is not modelled by pytest-durable; use sql.exec()")
 
     def ingest(self, query: Any) -> Any:
-        raise NotImplementedError("sql.ingest() is not modelled by pytest-durable; use sql.exec()")
+        raise NotModelled("sql.ingest() is not modelled by pytest-durable; use sql.exec()")
 
 
 class SqlCursor(HostObject):
@@ -635,8 +707,12 @@ class SqlCursor(HostObject):
         self.columnNames = JsArray(d[0] for d in cursor.description or ())
         self._read = 0
         self._done = cursor.description is None
-        written = cursor.rowcount if cursor.description is None else 0
-        self._written = max(written, 0)
+        # A statement's rows once the store had to read them ahead (drain).
+        self._ahead: deque[tuple[Any, ...]] | None = None
+        self._ahead_error: JsException | None = None
+        self._written = max(cursor.rowcount, 0)
+        if not self._done:
+            store._cursors.add(self)
 
     @property
     def rowsRead(self) -> float:
@@ -647,6 +723,19 @@ class SqlCursor(HostObject):
         return float(self._written)
 
     def _next_row(self) -> tuple[Any, ...] | None:
+        if self._ahead is not None:
+            row = self._ahead.popleft() if self._ahead else None
+            if row is None and self._ahead_error is not None:
+                error, self._ahead_error = self._ahead_error, None
+                raise error
+        else:
+            row = self._fetch()
+        if row is None:
+            return None
+        self._read += 1
+        return row
+
+    def _fetch(self) -> tuple[Any, ...] | None:
         if self._done:
             return None
         try:
@@ -656,9 +745,22 @@ class SqlCursor(HostObject):
             raise self._store.error(exc) from None
         if row is None:
             self._done = True
+            # An INSERT ... RETURNING has written its rows once it is done.
+            self._written = max(self._cursor.rowcount, 0)
+            self._store._cursors.discard(self)
             return None
-        self._read += 1
         return tuple(row)
+
+    def drain(self) -> None:
+        """Read the rest of the rows ahead, so the statement is finished."""
+        if self._ahead is not None:
+            return
+        self._ahead = deque()
+        try:
+            while (row := self._fetch()) is not None:
+                self._ahead.append(row)
+        except JsException as exc:
+            self._ahead_error = exc
 
     def _as_object(self, row: tuple[Any, ...]) -> JsObject:
         return JsObject(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _errors
-from ._errors import JsException
+from ._errors import JsException, NotModelled
 from ._js import (
     NULL,
     UNDEFINED,
@@ -253,7 +253,7 @@ class DurableObjectStorage(HostObject):
         return SyncKv(self._store, self)
 
     def getCurrentBookmark(self) -> Any:
-        raise NotImplementedError(
+        raise NotModelled(
             "point-in-time recovery (getCurrentBookmark) is not modelled by pytest-durable"
         )
 

@@ -72,6 +72,7 @@ class TimeControl:
             target_ms = float(when)
         else:
             raise TypeError(f"move_to() takes a datetime or ms since the epoch, not {when!r}")
+        self._require_fake("move_to")
         now = self._clock.precise_ms()
         if target_ms < now:
             raise ValueError(
@@ -86,6 +87,7 @@ class TimeControl:
         An alarm set while its object's handler runs is queued behind that
         run, so when only such alarms are left, the running handlers are let
         finish first (the clock moves as far as they wait)."""
+        self._require_fake("run_next_alarm")
         await self._settle()
         while True:
             due = self._alarms.next_due()
@@ -100,6 +102,7 @@ class TimeControl:
 
     async def run_until_idle(self) -> int:
         """Run alarms until none is pending; returns how many runs it took."""
+        self._require_fake("run_until_idle")
         runs = 0
         while await self.run_next_alarm() is not None:
             runs += 1

@@ -24,7 +24,7 @@ from unittest import mock
 
 from . import _errors
 from ._compat import Compat
-from ._errors import JsException
+from ._errors import JsException, NotModelled
 from ._js import (
     NULL,
     UNDEFINED,
@@ -62,6 +62,7 @@ _DEFAULT_COMPAT: Final = Compat()
 """The flags of a pair made outside any simulation."""
 
 CONNECTING, OPEN, CLOSING, CLOSED = 0, 1, 2, 3
+EVENT_TIMED_OUT: Final = "Actor exceeded event execution time and was disconnected."
 DISCONNECTED_REASON: Final = "WebSocket disconnected without sending Close frame."
 _NOT_ACCEPTED: Final = (
     "You must call one of accept() or state.acceptWebSocket() on this WebSocket before "
@@ -97,7 +98,6 @@ class WebSocket(HostObject):
         self.url = NULL
         self.protocol = ""
         self.extensions = ""
-        self.binaryType = "arraybuffer"
         self.compat = _DEFAULT_COMPAT
 
     # -- state
@@ -111,6 +111,11 @@ class WebSocket(HostObject):
         # Both ends of a new pair are OPEN: only ``new WebSocket(url)``, which
         # is not modelled, starts out CONNECTING.
         return float(OPEN)
+
+    @property
+    def binaryType(self) -> str:
+        # The WHATWG default ("blob") from compatibility date 2026-03-17.
+        return "blob" if self.compat["websocket_standard_binary_type"] else "arraybuffer"
 
     @property
     def is_accepted(self) -> bool:
@@ -218,6 +223,13 @@ class WebSocket(HostObject):
         elif self.manager is not None and self.mode == "hibernatable":
             self.manager.on_message(self, data)
         elif self.mode == "standard":
+            if not isinstance(data, str) and self.binaryType == "blob":
+                raise NotModelled(
+                    "a binary message to a WebSocket accepted with accept() arrives as a Blob "
+                    "(binaryType 'blob', compatibility date 2026-03-17 and later), which "
+                    "pytest-durable does not model; use ctx.acceptWebSocket() (handlers always "
+                    "get an ArrayBuffer) or the no_websocket_standard_binary_type flag"
+                )
             _dispatch_listeners(self, "message", {"data": _js_message(data)})
         else:
             self.backlog.append(data)
@@ -455,11 +467,15 @@ class HibernationManager:
         getattr(self.calls, handler)(*python_args)
         raised: list[Exception] = []
 
+        async def deliver() -> None:
+            await host.deliver([None], lambda obj: _call_handler(obj, name, python_args, raised))
+
         async def run() -> None:
             try:
-                await host.deliver(
-                    [None], lambda obj: _call_handler(obj, name, python_args, raised)
-                )
+                if self.event_timeout_ms is None:
+                    await deliver()
+                else:
+                    await self._within_timeout(deliver(), self.event_timeout_ms)
             except Exception as exc:  # the handler failed: recorded, socket and object stay
                 # What the handler raised, rather than the PythonError around it.
                 self.calls.errors.append(raised[0] if raised else exc)
@@ -472,6 +488,17 @@ class HibernationManager:
         self._tasks.append(task)
         if ws.peer is not None and ws.peer.client is not None:
             ws.peer.client.track(task)
+
+    async def _within_timeout(self, event: Any, timeout_ms: float) -> None:
+        """An event that runs past the timeout shuts the object down."""
+        try:
+            await asyncio.wait_for(event, timeout_ms / 1000)
+        except TimeoutError:
+            error = _errors.error(EVENT_TIMED_OUT)
+            instance = self._host.instance
+            if instance is not None:
+                instance.break_with(error)
+            raise error from None
 
     def pending(self) -> list[asyncio.Task[Any]]:
         self._tasks = [t for t in self._tasks if not t.done()]
@@ -520,7 +547,7 @@ def _message_data(message: Any) -> str | bytes:
     if isinstance(message, (JsUint8Array, JsArrayBuffer)):
         return bytes(message.data)
     if isinstance(message, PyProxy) and isinstance(message.obj, (bytes, bytearray, memoryview)):
-        raise NotImplementedError(
+        raise NotModelled(
             "ws.send() of Python bytes without to_js() is not modelled: what the runtime does "
             "with it is unconfirmed; send to_js(data) (from pyodide.ffi import to_js)"
         )

@@ -11,39 +11,44 @@ conversions as a Durable Object stub. ``WorkerTransport`` lets an
 
 from __future__ import annotations
 
+import asyncio
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from . import _errors
-from ._errors import JsException
-from ._handlers import run_fetch, run_rpc, transfer
-from ._http import JsRequest, JsResponse
+from ._errors import JsException, NotModelled
+from ._handlers import relaxed_call, run_fetch, run_rpc, transfer
+from ._http import JsRequest, JsResponse, Request
 from ._js import UNDEFINED, HostObject, JsArray, JsFunction
+from ._namespace import RESERVED_NAMES
 from ._objects import python_error, remote_error
 from ._outbound import as_httpx_response, from_httpx_request
 from ._pyodide import JsPromise, JsProxy
 
 if TYPE_CHECKING:
+    from ._compat import Compat
     from ._simulation import Simulation
 
 __all__ = ["BASE_URL", "WorkerStub", "WorkerTransport", "find_entrypoint"]
 
 BASE_URL: Final = "https://example.com"
 """What relative URLs given to the Worker fixture are resolved against."""
-RESERVED_NAMES: Final = frozenset({"fetch", "connect", "dup", "constructor"})
 
 
-def find_entrypoint(module: ModuleType) -> Any:
-    """The default export of a Worker's main module, or None."""
+def find_entrypoint(module: ModuleType, compat: Compat) -> Any:
+    """The default export of a Worker's main module, or None. A class
+    ``Default`` wins over a module-level ``on_fetch``, which the runtime only
+    calls while ``python_no_global_handlers`` is off."""
     from ._shims.workers import WorkerEntrypoint
 
     default = getattr(module, "Default", None)
     if isinstance(default, type) and issubclass(default, WorkerEntrypoint):
         return default
     handler = getattr(module, "on_fetch", None)
-    if callable(handler):
+    if callable(handler) and not compat["python_no_global_handlers"]:
         return handler
     return None
 
@@ -63,7 +68,7 @@ class ExecutionContext(HostObject):
         return UNDEFINED
 
     def passThroughOnException(self) -> Any:
-        raise NotImplementedError(
+        raise NotModelled(
             "ctx.passThroughOnException() is not modelled by pytest-durable: there is no "
             "origin behind a simulated Worker"
         )
@@ -89,8 +94,6 @@ class WorkerStub(HostObject):
         return self._entrypoint(ctx, self._simulation.env)
 
     def fetch(self, input: Any, init: Any = UNDEFINED) -> JsPromise:
-        import asyncio
-
         try:
             request = JsRequest.construct(input, init)
         except JsException as exc:
@@ -104,30 +107,37 @@ class WorkerStub(HostObject):
                 name = self._handler_name("fetch")
                 handler = getattr(self._instance(), name, None)
                 return await run_fetch(handler, name, request)
-            ctx = JsProxy(ExecutionContext(self._simulation))
-            return await run_fetch(
-                self._entrypoint, "on_fetch", request, self._simulation.env, ctx
-            )
+            return await run_fetch(self._global_handler, "on_fetch", request)
+        except NotModelled:
+            raise
         except JsException as exc:
             raise remote_error(exc) from None
         except Exception as exc:
             raise python_error(exc) from None
+
+    def _global_handler(self, request: Request) -> Any:
+        # The runtime calls a module-level handler with the JavaScript request
+        # and env themselves; only the SDK's @handler turns them into
+        # workers.Request and the wrapped env.
+        env = self._simulation.env._env
+        ctx = JsProxy(ExecutionContext(self._simulation))
+        return relaxed_call(self._entrypoint, request.js_object, env, ctx)
 
     def js_get(self, name: str) -> Any:
         """Every other property is an RPC method of the entrypoint class."""
         return JsFunction(lambda *args: self._call(name, args), name)
 
     def _call(self, name: str, args: tuple[Any, ...]) -> JsPromise:
-        import asyncio
-
         async def run() -> Any:
-            if name in RESERVED_NAMES:
+            if name in RESERVED_NAMES:  # workerd's, for every kind of entrypoint
                 raise _errors.type_error(_errors.RESERVED_METHOD.format(name=name))
             if not isinstance(self._entrypoint, type):
                 raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
             sent = transfer(JsArray(args))
             try:
                 return await run_rpc(self._instance(), name, sent)
+            except NotModelled:
+                raise
             except JsException as exc:
                 raise remote_error(exc) from None
             except Exception as exc:
@@ -163,8 +173,8 @@ class WorkerFixture:
         self._wrapper = StubWrapper(JsProxy(stub))
 
     async def fetch(self, url: Any, **init: Any) -> Any:
-        if isinstance(url, str) and url.startswith("/"):
-            url = BASE_URL + url
+        if isinstance(url, str) and not urlsplit(url).scheme:
+            url = urljoin(BASE_URL, url)
         return await self._wrapper.fetch(url, **init)
 
     def __getattr__(self, name: str) -> Any:

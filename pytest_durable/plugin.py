@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from ._clock import CLOCK_MODES, Clock, ClockMode
-from ._compat import Compat
+from ._compat import FLAGS, Compat
 from ._config import ConfigError, Project, check_durable_object, find_config, load_config
 from ._loop import DurableEventLoop
 from ._namespace import NamespaceWrapper
@@ -110,8 +110,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "durable_object(cls=None, *, binding=None): the Durable Object class or binding a "
-        "test's durable_ns gives (pytest-durable)",
+        "durable_object(cls=None, *, binding=None, sqlite=False): the Durable Object class or "
+        "binding a test's durable_ns gives, and whether a marked class is SQLite-backed "
+        "(pytest-durable)",
     )
     config.addinivalue_line(
         "markers",
@@ -135,8 +136,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """Say in the run's header what was simulated, so a CI log shows it."""
     mode = config.getoption("durable_clock") or config.getini("durable_clock")
-    named = config.getoption("durable_config") or config.getini("durable_config")
-    path = Path(named) if named else find_config(config.rootpath, stop=config.rootpath)
+    path = _named_config(config) or find_config(config.rootpath, stop=config.rootpath)
     environment = config.getoption("durable_env") or config.getini("durable_environment")
     if path is None:
         where = "nearest wrangler config of each test"
@@ -186,12 +186,7 @@ def durable_fetch_transport() -> httpx.AsyncBaseTransport | None:
 def durable_worker(request: pytest.FixtureRequest, durable_simulation: Simulation) -> WorkerFixture:
     """The Worker's default entrypoint, called as a client would call it."""
     if durable_simulation.worker is None:
-        _fail(
-            request,
-            "durable_worker needs a Worker entrypoint: the main module of the wrangler config "
-            "defines no WorkerEntrypoint subclass named Default and no on_fetch function",
-        )
-    assert durable_simulation.worker is not None
+        _fail(request, _no_worker(_project_for(request), durable_simulation.compat))
     return WorkerFixture(durable_simulation.worker)
 
 
@@ -268,18 +263,20 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
             _project_at(collector.config, Path(collector.path))
 
 
-def _project_at(config: pytest.Config, test_path: Path) -> Project | None:
+def _named_config(config: pytest.Config) -> Path | None:
+    """The config --durable-config or the durable_config ini option names:
+    relative to where pytest was started, or to the rootdir."""
     named = config.getoption("durable_config") or config.getini("durable_config")
-    if named:
-        path = Path(named)
-        if not path.is_absolute():
-            base = Path.cwd() if config.getoption("durable_config") else config.rootpath
-            path = base / path
-    else:
-        found = find_config(test_path, stop=config.rootpath)
-        if found is None:
-            return None
-        path = found
+    if not named:
+        return None
+    base = config.invocation_params.dir if config.getoption("durable_config") else config.rootpath
+    return base / str(named)
+
+
+def _project_at(config: pytest.Config, test_path: Path) -> Project | None:
+    path = _named_config(config) or find_config(test_path, stop=config.rootpath)
+    if path is None:
+        return None
     path = path.resolve()
     environment = config.getoption("durable_env") or config.getini("durable_environment") or None
     projects = config.stash.setdefault(_projects_key, {})
@@ -316,7 +313,8 @@ def _build_simulation(request: pytest.FixtureRequest) -> Simulation:
             script_name=cfg.name,
             unmodelled=cfg.unmodelled,
         )
-        entrypoint = find_entrypoint(project.module) if project.module is not None else None
+        module = project.module
+        entrypoint = find_entrypoint(module, compat) if module is not None else None
         if entrypoint is not None:
             simulation.set_worker(entrypoint)
         for binding in cfg.bindings:
@@ -363,7 +361,8 @@ def _sqlite_dir(request: pytest.FixtureRequest) -> Path | None:
         return None
     base = Path(folder)
     if not base.is_absolute():
-        base = (Path.cwd() if config.getoption("durable_sqlite_dir") else config.rootpath) / base
+        started = config.invocation_params.dir
+        base = (started if config.getoption("durable_sqlite_dir") else config.rootpath) / base
     test = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.nodeid)
     return base / test
 
@@ -456,6 +455,41 @@ def _choose_binding(request: pytest.FixtureRequest, simulation: Simulation) -> s
         f"durable_ns is ambiguous: the configuration binds {', '.join(sorted(bindings))}; "
         "choose one with @pytest.mark.durable_object(binding=...) or the durable_binding "
         "ini option",
+    )
+
+
+def _no_worker(project: Project | None, compat: Compat) -> str:
+    """Why durable_worker has no Worker to call, and what to do about it."""
+    if project is None:
+        return (
+            "durable_worker needs a Worker, but no wrangler config was found for this test: "
+            "add a wrangler.toml (or wrangler.json, wrangler.jsonc) whose 'main' is the "
+            "Worker's module, or name one with --durable-config"
+        )
+    if project.module is None:
+        return (
+            f"durable_worker needs a Worker, but {project.config.path} has no 'main': set it "
+            "to the Worker's Python module"
+        )
+    main = project.config.main
+    if hasattr(project.module, "Default"):
+        return (
+            f"durable_worker: {main} defines Default, but not as a WorkerEntrypoint "
+            "subclass: write class Default(WorkerEntrypoint) (from workers import "
+            "WorkerEntrypoint)"
+        )
+    if callable(getattr(project.module, "on_fetch", None)):
+        flag = next(f for f in FLAGS if f.name == "python_no_global_handlers")
+        return (
+            f"durable_worker: {main} defines a module-level on_fetch, which the runtime "
+            f"does not call from compatibility_date {flag.date} ({flag.name}; this project's "
+            f"date is {compat.date}): define class Default(WorkerEntrypoint) with a fetch "
+            f"method, or add the compatibility flag {flag.disable}"
+        )
+    return (
+        f"durable_worker needs a Worker entrypoint: {main} defines no WorkerEntrypoint "
+        "subclass named Default"
+        + ("" if compat["python_no_global_handlers"] else " and no on_fetch function")
     )
 
 

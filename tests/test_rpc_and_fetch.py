@@ -501,3 +501,21 @@ async def test_fetch_is_the_handler_from_2025_08_14():
         response = await simulation.namespace("LEGACY").getByName("l").fetch("https://example.com/")
 
         assert await response.text() == "fetch answered"
+
+
+class Messenger(DurableObject):
+    def request(self):
+        return Request("https://example.com/")
+
+    def take(self, value):
+        return "taken"
+
+
+@pytest.mark.durable_object(cls=Messenger)
+async def test_requests_and_responses_over_rpc_are_not_modelled(durable_ns):
+    # The runtime streams them across RPC; the simulator says it does not, and
+    # that reaches the test as it is, not as an error of the simulated runtime.
+    with pytest.raises(NotImplementedError, match="passing a Request or Response over RPC"):
+        await durable_ns.getByName("m").request()
+    with pytest.raises(NotImplementedError, match="passing a Request or Response over RPC"):
+        await durable_ns.getByName("m").take(Request("https://example.com/"))

@@ -11,6 +11,7 @@ auto-response values come from the oracle's ``kv_ws``/``sql_ws`` probe
 
 from __future__ import annotations
 
+import asyncio
 import json
 from unittest.mock import ANY, call
 from urllib.parse import parse_qs, urlsplit
@@ -1026,3 +1027,55 @@ async def test_a_message_over_32_mib_is_refused_by_the_client(durable_ns):
         "runtime would close the connection (1009)"
     )
     ws.handlers.webSocketMessage.assert_not_called()
+
+
+class Slow(DurableObject):
+    """Handles one message in an hour of virtual time."""
+
+    def __init__(self, ctx, env):
+        super().__init__(ctx, env)
+        ctx.setHibernatableWebSocketEventTimeout(1_000)
+
+    async def fetch(self, request):
+        client, server = WebSocketPair.new()
+        self.ctx.acceptWebSocket(server)
+        return Response(None, status=101, web_socket=client)
+
+    async def webSocketMessage(self, ws, message):
+        await asyncio.sleep(3600)
+        ws.send("done")
+
+
+@pytest.mark.durable_object(cls=Slow)
+async def test_an_event_past_the_event_timeout_shuts_the_object_down(
+    durable_ns, durable_simulation
+):
+    stub = durable_ns.getByName("slow")
+    ws = await connect(stub)
+    before = durable_simulation.host_of(stub).constructions
+    await ws.send("work")
+    await asyncio.sleep(2)  # virtual: the 1 s event timeout passes
+    # Reference 2.7: the object is shut down with the runtime's message.
+    assert [str(e) for e in ws.handlers.errors] == [
+        "Error: Actor exceeded event execution time and was disconnected."
+    ]
+    ws.handlers.errors.clear()
+    assert ws.messages == []
+    await ws.send("again")  # the next event reaches a new instance
+    assert durable_simulation.host_of(stub).constructions == before + 1
+    ws.handlers.errors.clear()
+
+
+async def test_binary_messages_to_standard_sockets_are_blobs_from_2026_03_17():
+    # compatibility-date.capnp websocketStandardBinaryType: binaryType defaults
+    # to "blob", which the simulator does not model, so it says so.
+    simulation = Simulation(compat=Compat("2026-04-01"))
+    simulation.add_namespace("ROOM", Room)
+    with simulation:
+        room = simulation.namespace("ROOM").getByName("r")
+        resp = await room.fetch("https://example.com/?api=standard", headers=UPGRADE)
+        ws = resp.web_socket
+        with pytest.raises(NotImplementedError, match="arrives as a Blob"):
+            await ws.send(b"bytes")
+        await ws.send("text still works")
+        assert await ws.receive() == "standard:text still works"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._errors import NotModelled
 from .._globals import GLOBALS
 
 Date = GLOBALS["Date"]
@@ -25,7 +26,7 @@ WebSocketRequestResponsePair = GLOBALS["WebSocketRequestResponsePair"]
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
-    raise NotImplementedError(
+    raise NotModelled(
         f"js.{name} is not modelled by pytest-durable; the modelled globals are "
         f"{', '.join(sorted(GLOBALS))}"
     )

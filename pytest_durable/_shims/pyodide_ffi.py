@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._errors import JsException
+from .._errors import JsException, NotModelled
 from .._pyodide import (
     JsNull,
     JsProxy,
@@ -45,4 +45,4 @@ def destroy_proxies(proxies: Any) -> None:
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
-    raise NotImplementedError(f"pyodide.ffi.{name} is not modelled by pytest-durable")
+    raise NotModelled(f"pyodide.ffi.{name} is not modelled by pytest-durable")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from http import HTTPMethod
 from typing import Any, Protocol, TypeAlias
 
+from .._errors import NotModelled
 from .._http import FetchResponse, HTTPMessageMapping, Request, Response
 from .._pyodide import JsProxy
 from .._rpc import JsDict, python_from_rpc, python_to_rpc
@@ -104,7 +105,7 @@ _NOT_MODELLED = {
 
 def __getattr__(name: str) -> Any:
     if name in _NOT_MODELLED:
-        raise NotImplementedError(f"workers.{name} is not modelled by pytest-durable")
+        raise NotModelled(f"workers.{name} is not modelled by pytest-durable")
     raise AttributeError(f"module 'workers' has no attribute {name!r}")
 
 
