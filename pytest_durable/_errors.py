@@ -117,15 +117,22 @@ TXN_ALREADY_COMMITTED = (
     "did you move `txn` outside of the closure?"
 )
 NOT_BACKED_BY_SQL = "Durable Object is not backed by SQL."
+# The production texts (workerd's local-development texts differ).
 SQL_NOT_AVAILABLE = (
-    "This Durable Object is not backed by SQLite storage, so the SQL API is not "
-    "available. SQL can be enabled on a new Durable Object class by using the "
-    "`new_sqlite_classes` instead of `new_classes` under `[[migrations]]` in your "
-    "wrangler.toml"
+    "This Durable Object is not backed by SQLite storage, so the SQL API is not available. "
+    "SQL can be enabled on a new Durable Object class by using the `new_sqlite_classes` "
+    "instead of `new_classes` under `[[migrations]]` in your wrangler.toml, but an "
+    "already-deployed class cannot be converted to SQLite (except by deleting the existing "
+    "data)."
 )
 SYNC_KV_NOT_AVAILABLE = (
-    "The storage.kv (synchronous KV) API is only available for SQLite-backed "
-    "Durable Objects"
+    "The storage.kv (synchronous KV) API is only available for SQLite-backed Durable "
+    "Objects, but this object's namespace is not declared to use SQLite. You can use the "
+    "older, asyncronous interface via methods of `storage` itself (e.g. `storage.get()`). "
+    "SQLite can be enabled on a new Durable Object class by using the `new_sqlite_classes` "
+    "instead of `new_classes` under `migrations` in your wrangler.jsonc or wrangler.toml, "
+    "but an already-deployed class cannot be converted to SQLite (except by deleting the "
+    "existing data)."
 )
 
 # -- fetch -------------------------------------------------------------------

@@ -207,6 +207,10 @@ class ObjectHost:
                 savepoint = f"_cf_txn_savepoint_{self.store.savepoint_depth}"
                 self.store.savepoint(savepoint)
             txn = DurableObjectTransaction(storage, savepoint)
+            if savepoint is not None:
+                # On SQLite every write of the closure belongs to the transaction,
+                # including alarm writes made on ctx.storage directly.
+                txn.remember_alarm()
             instance.in_transaction += 1
             try:
                 result = await call_js_callback(closure, txn)

@@ -59,6 +59,9 @@ def python_from_rpc(value: Any) -> Any:
         return None
     if not isinstance(value, JsProxy):
         return value
+    target = value._js
+    if isinstance(target, _js.HostObject) and target.js_class not in ("Request", "Response"):
+        return value  # what to_py would give back for it, without the walk
     return _replace_jsnull(value.to_py(default_converter=_from_rpc_default))
 
 
@@ -107,6 +110,11 @@ def python_to_rpc(value: Any) -> Any:
     Python holds of it (a ``JsProxy`` for objects)."""
     if value is None:
         return jsnull
+    kind = type(value)
+    if kind is str or kind is bool:
+        return value
+    if kind is int or kind is float:
+        return from_js(to_js_implicit(value))  # what to_js gives for a number
     if isinstance(value, BindingWrapper):
         return value._binding
     value = _replace_none(value)

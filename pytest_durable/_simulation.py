@@ -31,6 +31,7 @@ from ._namespace import DurableObjectStub, Namespace, NamespaceWrapper
 from ._objects import ObjectHost, awaitable_of
 from ._pyodide import JsProxy
 from ._shims import install as install_shims
+from ._sql import SqliteStore
 from ._websocket import HandlerCalls
 from ._worker import WorkerStub
 
@@ -203,6 +204,14 @@ class Simulation:
     ) -> None:
         self.clock.unfreeze()
         _active.remove(self)
+        self._close_databases()
+
+    def _close_databases(self) -> None:
+        """Commit and close every SQLite database (files stay for inspection)."""
+        for namespace in self.namespaces.values():
+            for host in namespace.hosts.values():
+                if isinstance(host.store, SqliteStore):
+                    host.store.close()
 
     async def __aenter__(self) -> Simulation:
         return self.__enter__()

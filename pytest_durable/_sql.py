@@ -582,7 +582,8 @@ class SqliteStore:
         return {key: self.get(key) for key in self.keys_in(None, None)}
 
     def close(self) -> None:
-        self.commit()
+        if self._conn.in_transaction and self.savepoint_depth == 0:
+            self.commit()
         self._conn.close()
 
     # -- user SQL

@@ -218,11 +218,14 @@ class DurableObjectStorage(HostObject):
         if not isinstance(store, SqliteStore):
             raise _errors.error(_errors.NOT_BACKED_BY_SQL)
         name = f"_cf_sync_savepoint_{store.savepoint_depth}"
+        alarms = self._host._alarms()
+        alarm_before = alarms.snapshot(self._host)
         store.savepoint(name)
         try:
             result = _call_sync(fn)
         except BaseException:
             store.release(name, rollback=True)
+            alarms.restore(self._host, alarm_before)
             raise
         store.release(name, rollback=False)
         return to_js_implicit(result)
@@ -352,7 +355,7 @@ class DurableObjectTransaction(HostObject):
             self.savepoint = None
         self.state = "committed"
 
-    def _remember_alarm(self) -> None:
+    def remember_alarm(self) -> None:
         if self._alarm_before is None:
             host = self._storage._host
             self._alarm_before = host._alarms().snapshot(host)
@@ -362,14 +365,14 @@ class DurableObjectTransaction(HostObject):
 
     def setAlarm(self, scheduled_time: Any, options: Any = UNDEFINED) -> JsPromise:
         def set_alarm() -> Any:
-            self._remember_alarm()
+            self.remember_alarm()
             return self._storage._host.set_alarm(scheduled_time)
 
         return self._checked("setAlarm", set_alarm)
 
     def deleteAlarm(self, options: Any = UNDEFINED) -> JsPromise:
         def delete_alarm() -> Any:
-            self._remember_alarm()
+            self.remember_alarm()
             return self._storage._host.delete_alarm()
 
         return self._checked("deleteAlarm", delete_alarm)

@@ -444,10 +444,6 @@ def stub(durable_ns: Any) -> Any:
 # -- availability ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="_errors.SQL_NOT_AVAILABLE and SYNC_KV_NOT_AVAILABLE hold only the start of "
-    "the runtime's messages"
-)
 @pytest.mark.durable_object(cls=KvObject)
 async def test_kv_backed_object_has_no_sql(durable_ns: Any) -> None:
     stub = durable_ns.getByName("kv")
@@ -931,10 +927,6 @@ async def test_transaction_rolls_back_sql_kv_and_alarm(stub: Any) -> None:
     }
 
 
-@pytest.mark.xfail(
-    reason="the simulator keeps an alarm set on ctx.storage inside transaction() after a "
-    "rollback; only txn.setAlarm() is undone"
-)
 @pytest.mark.durable_clock(leftovers="ignore")
 async def test_transaction_rollback_undoes_an_alarm_set_on_storage(stub: Any) -> None:
     # On SQLite-backed objects the alarm lives in the database (reference
