@@ -24,7 +24,7 @@ from ._loop import loop_time_of
 from ._pyodide import JsProxy
 
 if TYPE_CHECKING:
-    from ._objects import ObjectHost
+    from ._objects import Instance, ObjectHost
     from ._simulation import Simulation
 
 __all__ = ["AlarmHistory", "AlarmInvocationInfo", "AlarmRun", "AlarmScheduler"]
@@ -257,12 +257,17 @@ class AlarmScheduler:
         info = AlarmInvocationInfo(float(int(scheduled)), retry_count)
         name = host.namespace.handler_name("alarm")
         error: BaseException | None = None
+        bound: list[Instance | None] = [None]
         try:
-            await host.deliver([None], lambda obj: _call_alarm(obj, name, info))
+            await host.deliver(bound, lambda obj: _call_alarm(obj, name, info))
         except (JsException, Exception) as exc:
             error = exc
         finally:
             state.running = False
+        if error is None and bound[0] is not None and bound[0].broken is not None:
+            # The object was reset while the handler ran and the handler still
+            # returned (the JavaScript ctx.abort() does not raise): the run failed.
+            error = bound[0].broken
         state.history.runs.append(
             AlarmRun(int(scheduled), int(run_ms), retry_count,
                      "success" if error is None else "exception", error)

@@ -49,8 +49,11 @@ class Clock:
                 f"unknown clock mode {mode!r}: expected one of {', '.join(map(repr, CLOCK_MODES))}"
             )
         self.mode: ClockMode = mode
-        self._fake_ms = _start_ms(start)
-        self.origin_ms = self._fake_ms
+        self.origin_ms = float(_start_ms(start))
+        # Time is kept as an offset from the origin: a small float, so that
+        # adding a timer's delay lands on the timer (an epoch in ms is too big
+        # a float for sub-microsecond steps).
+        self._elapsed_ms = 0.0
         """Where the event loop's time counts from under this clock: loop
         times stay small, so float rounding never hides a due timer."""
         self.jitter = jitter
@@ -76,20 +79,32 @@ class Clock:
     def precise_ms(self) -> float:
         if self.mode == "real":
             return time.time() * 1000
-        return self._fake_ms
+        return self.origin_ms + self._elapsed_ms
+
+    def elapsed_seconds(self) -> float:
+        """Seconds since the fake clock's origin (the event loop's time)."""
+        return self._elapsed_ms / 1000
+
+    def advance_seconds(self, seconds: float) -> None:
+        """Move a fake clock forward by ``seconds`` (the event loop's steps)."""
+        self._move(self._elapsed_ms + seconds * 1000)
 
     def set_ms(self, ms: float) -> None:
         """Move a fake clock forward to ``ms``."""
         if self.mode != "fake":
             raise RuntimeError("the real clock cannot be moved; use --durable-clock=fake")
-        if ms < self._fake_ms:
+        if ms < self.precise_ms():
             raise ValueError(
-                f"the clock cannot go backwards: it reads {_iso(self._fake_ms)} and was "
+                f"the clock cannot go backwards: it reads {_iso(self.precise_ms())} and was "
                 f"asked to move to {_iso(ms)}"
             )
-        self._fake_ms = float(ms)
+        self._move(ms - self.origin_ms)
+
+    def _move(self, elapsed_ms: float) -> None:
+        self._elapsed_ms = max(self._elapsed_ms, float(elapsed_ms))
         if self._frozen is not None:
-            self._frozen.move_to(_dt.datetime.fromtimestamp(ms / 1000, tz=_dt.UTC))
+            moment = self.precise_ms() / 1000
+            self._frozen.move_to(_dt.datetime.fromtimestamp(moment, tz=_dt.UTC))
 
     def retry_extra(self, delay_ms: float) -> float:
         """The random extra on one alarm retry delay (0 unless jitter is on)."""
@@ -104,7 +119,7 @@ class Clock:
             return
         from freezegun import freeze_time
 
-        moment = _dt.datetime.fromtimestamp(self._fake_ms / 1000, tz=_dt.UTC)
+        moment = _dt.datetime.fromtimestamp(self.precise_ms() / 1000, tz=_dt.UTC)
         self._freezer = freeze_time(moment, real_asyncio=True)
         self._frozen = self._freezer.start()
 

@@ -19,7 +19,7 @@ import selectors
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
+from typing import TYPE_CHECKING, Any, Final, TypeVar, TypeVarTuple, Unpack
 
 from ._clock import Clock
 
@@ -30,6 +30,10 @@ __all__ = ["DeadlockError", "DurableEventLoop"]
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
+
+
+REAL_IO_WAIT: Final = 0.25
+"""Real seconds the fake clock gives open sockets to deliver before it jumps."""
 
 
 class DeadlockError(RuntimeError):
@@ -89,6 +93,15 @@ class _VirtualTimeSelector(selectors.BaseSelector):
             return ready
         if self._busy():
             return self._inner.select(clock.idle_timeout)
+        if len(self._inner.get_map()) > 1:
+            # Sockets besides the loop's own wake-up pipe: real I/O may be on
+            # its way (a server on 127.0.0.1), so give it some real time
+            # before the clock jumps to the next timer.
+            ready = self._inner.select(
+                clock.idle_timeout if timeout is None else min(timeout, REAL_IO_WAIT)
+            )
+            if ready:
+                return ready
         if timeout is None:
             ready = self._inner.select(clock.idle_timeout)
             if not ready:
@@ -98,7 +111,7 @@ class _VirtualTimeSelector(selectors.BaseSelector):
                     f"{clock.idle_timeout:g} s of real time (durable_idle_timeout)"
                 )
             return ready
-        clock.set_ms(clock.precise_ms() + timeout * 1000)
+        clock.advance_seconds(timeout)
         return []
 
 
@@ -108,6 +121,12 @@ class DurableEventLoop(asyncio.SelectorEventLoop):
     def __init__(self) -> None:
         self._in_executor = 0
         super().__init__(selector=_VirtualTimeSelector(lambda: self._in_executor > 0))
+        # A timer is due when its time is within the clock's resolution; the
+        # fake clock's float arithmetic needs a microsecond of it, not the
+        # monotonic clock's nanosecond, or a jump could stop just short of a
+        # timer and the loop would spin.
+        resolution: float = getattr(self, "_clock_resolution", 1e-9)
+        self._clock_resolution = max(resolution, 1e-6)
 
     def run_in_executor(
         self, executor: Executor | None, func: Callable[[Unpack[_Ts]], _T], *args: *_Ts
@@ -124,7 +143,7 @@ class DurableEventLoop(asyncio.SelectorEventLoop):
         clock = _active_fake_clock()
         if clock is None:
             return time.monotonic()
-        return (clock.precise_ms() - clock.origin_ms) / 1000
+        return clock.elapsed_seconds()
 
 
 def loop_time_of(ms: float) -> float:
