@@ -258,7 +258,7 @@ class JsResponse(_Body):
                 )
         elif status != 101:
             raise JsException("RangeError", "Responses with a WebSocket must have status code 101.")
-        self.status = status
+        self._status = status
         self.statusText = status_text or _default_status_text(status)
         self.webSocket = web_socket
         self.url = ""
@@ -267,7 +267,11 @@ class JsResponse(_Body):
 
     @property
     def ok(self) -> bool:
-        return 200 <= self.status <= 299
+        return 200 <= self._status <= 299
+
+    @property
+    def status(self) -> float:
+        return float(self._status)  # a JavaScript number
 
     @classmethod
     def construct(cls, body: Any = UNDEFINED, init: Any = UNDEFINED) -> JsResponse:
@@ -288,7 +292,7 @@ class JsResponse(_Body):
     def clone(self) -> JsResponse:
         if self.bodyUsed:
             raise JsException("TypeError", _BODY_USED)
-        clone = JsResponse(self._body, self.status, self.statusText, self.headers.copy(),
+        clone = JsResponse(self._body, self._status, self.statusText, self.headers.copy(),
                            self.webSocket)
         clone.url = self.url
         return clone
@@ -368,7 +372,7 @@ class FetchResponse:
 
     @property
     def status(self) -> int:
-        return self._js.status
+        return self._js._status
 
     @property
     def status_text(self) -> str:

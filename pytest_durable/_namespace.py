@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Final
 from . import _errors
 from ._compat import Compat
 from ._errors import JsException
-from ._handlers import run_fetch, run_rpc, transfer
-from ._http import JsRequest
+from ._handlers import run_fetch, run_rpc, transfer, websocket_reaches_caller
+from ._http import JsRequest, JsResponse
 from ._ids import JURISDICTIONS, DurableObjectId, IdFactory
 from ._js import (
     NULL,
@@ -201,7 +201,11 @@ class DurableObjectStub(HostObject):
         host = self._host
         name = host.namespace.handler_name("fetch")
 
-        return self._dispatch(lambda obj: run_fetch(getattr(obj, name, None), name, request))
+        async def handle(obj: Any) -> JsResponse:
+            response = await run_fetch(getattr(obj, name, None), name, request)
+            return websocket_reaches_caller(response)
+
+        return self._dispatch(handle)
 
     def _call(self, name: str, args: tuple[Any, ...]) -> JsPromise:
         if name in RESERVED_NAMES:

@@ -115,7 +115,7 @@ async def send(
 def as_httpx_response(response: JsResponse, request: httpx.Request) -> httpx.Response:
     """A runtime response as httpx returns it to a test's client."""
     return httpx.Response(
-        status_code=response.status,
+        status_code=response._status,
         headers=list(response.headers._items),
         content=response._body or b"",
         request=request,

@@ -97,7 +97,9 @@ class JsPromise(JsObjectBase):
     def wait(self) -> Generator[Any, None, Any]:
         """Wait for the promise; returns the JavaScript value."""
         if self._awaitable is not None:
-            return (yield from self._awaitable.__await__())
+            # A promise is not cancelled by its awaiter giving up, as in
+            # JavaScript: the work behind it (an RPC call, say) runs on.
+            return (yield from asyncio.shield(self._awaitable).__await__())
         if self._error is not None:
             raise self._error
         return self._value

@@ -15,6 +15,7 @@ production.
 
 from __future__ import annotations
 
+import collections.abc
 import datetime as _dt
 import inspect
 from collections.abc import Callable, Generator
@@ -185,23 +186,43 @@ def _to_rpc_default(obj: Any, convert: Any, cache: Any) -> Any:
 # -- the binding wrapper ---------------------------------------------------------
 
 
-class ConvertedResult:
-    """An awaitable JavaScript result that converts through
-    ``python_from_rpc`` once it settles.
+class ConvertedResult(collections.abc.Coroutine[Any, Any, Any]):
+    """A JavaScript result that converts through ``python_from_rpc`` once it
+    settles: what the SDK's wrapper methods return.
 
     The JavaScript call has already been made when this exists, so a write
-    that is never awaited still happens, as in production. Unlike a
-    coroutine, dropping it unawaited warns about nothing.
+    that is never awaited still happens, as in production. It is a coroutine
+    (``asyncio.create_task`` takes it, as it takes the SDK's), but dropping it
+    unawaited warns about nothing: a Python coroutine object would.
     """
 
-    __slots__ = ("_convert", "_promise")
+    __slots__ = ("_convert", "_promise", "_steps")
 
     def __init__(self, promise: JsPromise, convert: Callable[[Any], Any]) -> None:
         self._promise = promise
         self._convert = convert
+        self._steps: Generator[Any, Any, Any] | None = None
 
-    def __await__(self) -> Generator[Any, None, Any]:
+    def _run(self) -> Generator[Any, Any, Any]:
         return self._convert(from_js((yield from self._promise.wait())))
+
+    def _generator(self) -> Generator[Any, Any, Any]:
+        if self._steps is None:
+            self._steps = self._run()
+        return self._steps
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return self._generator()
+
+    def send(self, value: Any) -> Any:
+        return self._generator().send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        return self._generator().throw(typ, val, tb)
+
+    def close(self) -> None:
+        if self._steps is not None:
+            self._steps.close()
 
 
 class BindingWrapper:

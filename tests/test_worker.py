@@ -152,11 +152,6 @@ async def test_an_error_in_the_worker_reaches_the_caller(durable_worker):
     assert message.endswith("\nValueError: the handler failed")
 
 
-@pytest.mark.xfail(
-    reason="the Worker returning a Durable Object's 101 response is refused as a second use "
-    "of the socket (the stub boundary hands the caller the same WebSocket object)",
-    strict=True,
-)
 async def test_a_websocket_upgrade_through_the_worker(durable_worker):
     response = await durable_worker.fetch("/rooms/lobby", headers={"Upgrade": "websocket"})
 
