@@ -276,7 +276,8 @@ class AlarmScheduler:
         state.set_in_run = state.deleted_in_run = False
         if set_in_run:
             state.retry_count = 0
-        elif error is None or deleted_in_run:
+        elif error is None or deleted_in_run or not _retries(error):
+            # Success, a deleteAlarm() in the run, or abort(..., {retryAlarm: false}).
             state.time_ms = state.due_ms = None
             state.retry_count = 0
         elif retry_count >= MAX_RETRIES:
@@ -296,6 +297,10 @@ def _call_alarm(obj: Any, name: str, info: AlarmInvocationInfo) -> Any:
     if not callable(method):
         raise type_error(METHOD_DOES_NOT_EXIST.format(name=name))
     return relaxed_call(method, JsProxy(info))
+
+
+def _retries(error: BaseException) -> bool:
+    return not (isinstance(error, JsException) and not error.retry_alarm)
 
 
 def _last_line(error: BaseException | None) -> str:

@@ -10,6 +10,7 @@ later time, and never backwards; a real clock follows the wall clock.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import random
 import time
 from typing import Any, Final, Literal
@@ -67,6 +68,7 @@ class Clock:
         self._random = random.Random(seed)
         self._freezer: Any = None
         self._frozen: Any = None
+        self._saved_tz: str | None = None
 
     @property
     def is_fake(self) -> bool:
@@ -120,16 +122,39 @@ class Clock:
         from freezegun import freeze_time
 
         moment = _dt.datetime.fromtimestamp(self.precise_ms() / 1000, tz=_dt.UTC)
-        self._freezer = freeze_time(moment, real_asyncio=True)
+        # pytest's own timing (--durations, the run's duration) stays real.
+        self._freezer = freeze_time(moment, real_asyncio=True, ignore=["_pytest.timing"])
         self._frozen = self._freezer.start()
+        self._saved_tz = _use_utc()
 
     def unfreeze(self) -> None:
         if self._freezer is not None:
             self._freezer.stop()
             self._freezer = self._frozen = None
+            _restore_tz(self._saved_tz)
 
     def __repr__(self) -> str:
         return f"Clock({self.mode!r}, now={_iso(self.precise_ms())})"
+
+
+def _use_utc() -> str | None:
+    """Workers run in UTC: so does local time (``time.localtime()``) while a
+    fake clock runs. Returns the TZ setting to restore."""
+    saved = os.environ.get("TZ")
+    if hasattr(time, "tzset"):
+        os.environ["TZ"] = "UTC"
+        time.tzset()
+    return saved
+
+
+def _restore_tz(saved: str | None) -> None:
+    if not hasattr(time, "tzset"):
+        return
+    if saved is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()
 
 
 def _start_ms(start: _dt.datetime | float | None) -> float:

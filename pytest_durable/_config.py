@@ -406,18 +406,22 @@ def _durable_object_names(module: ModuleType) -> list[str]:
 
 def import_module_file(path: Path, reuse: ModuleType | None = None) -> ModuleType:
     """Import ``path`` under its own name with its folder importable, as the
-    runtime imports the main module. A module of that name loaded from
-    another file (another project's) is replaced."""
-    folder = str(path.parent.resolve())
+    runtime imports the main module. Modules of the same names loaded from
+    another project's folder (its ``entry``, its ``helpers``) are taken out
+    of the way first, and this project's own come back in when it is used
+    again, so that two projects in one run never share a module."""
+    folder = path.parent.resolve()
     name = path.stem
     loaded = sys.modules.get(name)
     loaded_from = getattr(loaded, "__file__", None)
     if loaded is not None and loaded_from and Path(loaded_from).resolve() == path.resolve():
         return loaded
-    if folder in sys.path:
-        sys.path.remove(folder)
-    sys.path.insert(0, folder)
+    if str(folder) in sys.path:
+        sys.path.remove(str(folder))
+    sys.path.insert(0, str(folder))
+    _evict_other_projects(folder)
     if reuse is not None:
+        sys.modules.update(_OWN_MODULES.get(folder, {}))
         sys.modules[name] = reuse
         return reuse
     spec = importlib.util.spec_from_file_location(name, path)
@@ -430,4 +434,33 @@ def import_module_file(path: Path, reuse: ModuleType | None = None) -> ModuleTyp
     except BaseException:
         del sys.modules[name]
         raise
+    _OWN_MODULES[folder] = {
+        mod_name: mod
+        for mod_name, mod in sys.modules.items()
+        if _module_folder(mod) is not None and folder in (_module_folder(mod), *_parents(mod))
+    }
     return module
+
+
+# The modules each project's folder contributed, kept to put back when the
+# project is used again after another one.
+_OWN_MODULES: dict[Path, dict[str, ModuleType]] = {}
+
+
+def _module_folder(module: ModuleType) -> Path | None:
+    file = getattr(module, "__file__", None)
+    return Path(file).resolve().parent if file else None
+
+
+def _parents(module: ModuleType) -> tuple[Path, ...]:
+    folder = _module_folder(module)
+    return tuple(folder.parents) if folder is not None else ()
+
+
+def _evict_other_projects(folder: Path) -> None:
+    for other, modules in _OWN_MODULES.items():
+        if other == folder:
+            continue
+        for mod_name, mod in modules.items():
+            if sys.modules.get(mod_name) is mod:
+                del sys.modules[mod_name]

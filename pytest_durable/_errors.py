@@ -20,6 +20,10 @@ class JsException(Exception):
     (``AttributeError``) when the runtime did not set them.
     """
 
+    retry_alarm: bool = True
+    """Not a JavaScript property: False on the error of ``abort(reason,
+    {retryAlarm: false})``, which stops the alarm it interrupts from retrying."""
+
     def __init__(self, name: str, message: str, **props: Any) -> None:
         super().__init__(f"{name}: {message}" if message else name)
         self.name = name

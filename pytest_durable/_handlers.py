@@ -5,6 +5,7 @@ SDK's conversions, the RPC message limit and the runtime's checks.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, Final
@@ -64,14 +65,24 @@ async def run_rpc(obj: Any, name: str, sent: JsArray) -> Any:
 def relaxed_call(fn: Callable[..., Any], *args: Any) -> Any:
     """``pyodide.code.relaxed_call``: drop positional arguments the function
     does not take."""
+    taken = _positional_count(getattr(fn, "__func__", fn))
+    if taken is None:
+        return fn(*args)
+    if hasattr(fn, "__func__"):
+        taken -= 1  # the bound method's self
+    return fn(*args[:taken])
+
+
+@functools.lru_cache(maxsize=1024)
+def _positional_count(fn: Callable[..., Any]) -> int | None:
+    """How many positional arguments ``fn`` takes (None: any number)."""
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
-        return fn(*args)
+        return None
     if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return fn(*args)
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return fn(*args[: len(positional)])
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
 def transfer(value: Any) -> Any:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from . import _errors
 from ._errors import DurableObjectAbort, JsException, NotModelled
-from ._js import NULL, UNDEFINED, HostObject, JsDate, JsFunction, PyProxy
+from ._js import NULL, UNDEFINED, HostObject, JsDate, JsFunction, JsObject, PyProxy
 from ._pyodide import JsPromise, JsPromiseProxy, JsProxy, from_js, to_js_implicit
 from ._rpc import BindingWrapper
 from ._sql import SqliteStore
@@ -190,7 +190,7 @@ class ObjectHost:
         except Exception as exc:
             if instance.broken is not None:
                 raise instance.broken from None
-            raise python_error(exc) from None
+            raise python_error(exc) from exc
 
     # -- storage hooks
 
@@ -338,6 +338,9 @@ class DurableObjectState(HostObject):
     def abort(self, reason: Any = UNDEFINED, options: Any = UNDEFINED) -> Any:
         message = _errors.ABORT_DEFAULT_REASON if reason is UNDEFINED else str(from_js(reason))
         self.abort_error = JsException("Error", message, durableObjectReset=True, remote=True)
+        retry = options.props.get("retryAlarm", True) if isinstance(options, JsObject) else True
+        # {retryAlarm: false}: an alarm this abort interrupts is not retried.
+        self.abort_error.retry_alarm = retry is not False
         self._instance.break_with(self.abort_error)
         return UNDEFINED
 

@@ -113,7 +113,7 @@ class WorkerStub(HostObject):
         except JsException as exc:
             raise remote_error(exc) from None
         except Exception as exc:
-            raise python_error(exc) from None
+            raise python_error(exc) from exc
 
     def _global_handler(self, request: Request) -> Any:
         # The runtime calls a module-level handler with the JavaScript request
@@ -141,7 +141,7 @@ class WorkerStub(HostObject):
             except JsException as exc:
                 raise remote_error(exc) from None
             except Exception as exc:
-                raise python_error(exc) from None
+                raise python_error(exc) from exc
 
         return JsPromise(asyncio.ensure_future(run()))
 

@@ -14,7 +14,8 @@ import textwrap
 from typing import Any, ClassVar
 
 import pytest
-from js import Date
+from js import Date, Object
+from pyodide.ffi import to_js
 from workers import DurableObject
 
 from pytest_durable import Clock, Compat, JsException, Simulation, TimeControl
@@ -988,3 +989,24 @@ async def test_a_reset_during_the_handler_fails_the_run_even_if_the_handler_retu
     history = durable_clock.alarm_history(stub)
     assert history.outcomes == ["exception", "success"]
     assert str(history.runs[0].exception) == "Error: reset from JavaScript"
+
+
+class AbortsWithoutRetry(DurableObject):
+    async def arm(self):
+        await self.ctx.storage.setAlarm(Date.now() + 1_000)
+
+    async def alarm(self):
+        # The SDK's abort() takes no options; the raw ctx does (reference 2.9).
+        options = to_js({"retryAlarm": False}, dict_converter=Object.fromEntries)
+        self.ctx._ctx.abort("no retry", options)
+
+
+@pytest.mark.durable_object(cls=AbortsWithoutRetry)
+async def test_abort_with_retry_alarm_false_stops_the_retry(durable_ns, durable_clock):
+    stub = durable_ns.getByName("a")
+    await stub.arm()
+    await durable_clock.run_until_idle()
+    history = durable_clock.alarm_history(stub)
+    assert history.outcomes == ["exception"]
+    assert str(history.runs[0].exception) == "Error: no retry"
+    assert history.dropped is False
