@@ -92,6 +92,11 @@ def transfer(value: Any) -> Any:
             "passing a function over RPC (the runtime sends a stub that calls back) is not "
             "modelled by pytest-durable"
         )
+    if _contains(value, lambda v: getattr(v, "js_class", None) in ("DurableObject", "Fetcher")):
+        raise NotModelled(
+            "passing a stub over RPC (the runtime sends a stub the receiver can call) is not "
+            "modelled by pytest-durable; send the id (id.toString()) and call ns.get() there"
+        )
     if _holds_message(value):
         raise NotModelled(
             "passing a Request or Response over RPC (the runtime streams its body) is not "

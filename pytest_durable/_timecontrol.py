@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TimeControl"]
 
-MAX_ALARM_RUNS: Final = 100_000
+MAX_ALARM_RUNS: Final = 10_000
 """``run_until_idle`` gives up after this many alarm runs (an alarm that sets
 itself again forever would otherwise never let it return)."""
 _SETTLE_TURNS: Final = 100

@@ -4,6 +4,7 @@ the private modules and never imports pytest."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -77,9 +78,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="",
     )
     parser.addini(
-        "durable_alarm_leftovers",
-        "what to do with alarms pending or dropped at the end of a test: warn (default), "
-        "fail or ignore",
+        "durable_leftovers",
+        "what to do with alarms pending or dropped, and WebSocket handler errors, at the end "
+        "of a test: warn (default), fail or ignore",
         default="warn",
     )
     parser.addini(
@@ -120,10 +121,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "the test's clock "
         "(pytest-durable)",
     )
-    policy = config.getini("durable_alarm_leftovers")
+    policy = config.getini("durable_leftovers")
     if policy not in LEFTOVER_POLICIES:
         raise pytest.UsageError(
-            f"durable_alarm_leftovers = {policy!r}: use one of {', '.join(LEFTOVER_POLICIES)}"
+            f"durable_leftovers = {policy!r}: use one of {', '.join(LEFTOVER_POLICIES)}"
         )
     mode = config.getoption("durable_clock") or config.getini("durable_clock")
     if mode not in CLOCK_MODES:
@@ -363,8 +364,12 @@ def _sqlite_dir(request: pytest.FixtureRequest) -> Path | None:
     if not base.is_absolute():
         started = config.invocation_params.dir
         base = (started if config.getoption("durable_sqlite_dir") else config.rootpath) / base
-    test = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.nodeid)
-    return base / test
+    nodeid = request.node.nodeid
+    test = "".join(c if c.isalnum() or c in "-_." else "_" for c in nodeid)
+    # Two test ids can read the same once sanitized ("a/b" and "a_b"): a short
+    # hash of the real id keeps their folders apart.
+    digest = hashlib.sha256(nodeid.encode()).hexdigest()[:8]
+    return base / f"{test}-{digest}"
 
 
 def _build_clock(request: pytest.FixtureRequest) -> Clock:
@@ -388,6 +393,13 @@ def _build_clock(request: pytest.FixtureRequest) -> Clock:
             kwargs["mode"] = marker.args[0]
         mode = kwargs.get("mode") or mode
         jitter = bool(kwargs.get("jitter", jitter))
+        leftovers = kwargs.get("leftovers")
+        if leftovers is not None and leftovers not in LEFTOVER_POLICIES:
+            _fail(
+                request,
+                f"@pytest.mark.durable_clock(leftovers={leftovers!r}): use one of "
+                f"{', '.join(LEFTOVER_POLICIES)}",
+            )
         start = kwargs.get("start")
         seed = kwargs.get("seed", seed)
     if mode not in CLOCK_MODES:
@@ -404,23 +416,18 @@ def _build_clock(request: pytest.FixtureRequest) -> Clock:
 
 
 def _report_leftovers(request: pytest.FixtureRequest, leftovers: list[str]) -> None:
-    policy = request.config.getini("durable_alarm_leftovers")
+    policy = request.config.getini("durable_leftovers")
     marker = request.node.get_closest_marker("durable_clock")
     if marker is not None and marker.kwargs.get("leftovers") is not None:
-        policy = marker.kwargs["leftovers"]
-        if policy not in LEFTOVER_POLICIES:
-            _fail(
-                request,
-                f"@pytest.mark.durable_clock(leftovers={policy!r}): use one of "
-                f"{', '.join(LEFTOVER_POLICIES)}",
-            )
+        policy = marker.kwargs["leftovers"]  # checked when the clock was built
     if not leftovers or policy == "ignore":
         return
     message = (
         "pytest-durable: left at the end of the test:\n"
         + "\n".join(f"- {line}" for line in leftovers)
-        + "\n(run them with durable_clock.run_until_idle(), delete them with deleteAlarm(), "
-        "or set durable_alarm_leftovers = ignore)"
+        + "\n(run alarms with durable_clock.run_until_idle() or delete them with deleteAlarm(); "
+        "clear handler_calls(stub).errors once checked; or allow leftovers with "
+        "durable_leftovers = ignore, or @pytest.mark.durable_clock(leftovers=...) for one test)"
     )
     if policy == "fail":
         pytest.fail(message, pytrace=False)

@@ -691,8 +691,9 @@ LEFTOVER_LINES = [
     "- Leftover object 'dropped': alarm dropped after 7 failed runs; last error: "
     "RuntimeError: upstream down",
     "- Leftover object 'pending': alarm still pending at 2026-01-01T00:04:06.000Z",
-    "(run them with durable_clock.run_until_idle(), delete them with deleteAlarm(), or set "
-    "durable_alarm_leftovers = ignore)",
+    "(run alarms with durable_clock.run_until_idle() or delete them with deleteAlarm(); "
+    "clear handler_calls(stub).errors once checked; or allow leftovers with "
+    "durable_leftovers = ignore, or @pytest.mark.durable_clock(leftovers=...) for one test)",
 ]
 
 
@@ -726,7 +727,7 @@ def test_leftover_warnings_fail_the_test_under_filterwarnings_error(pytester):
 
 
 def test_leftovers_fail(pytester):
-    make_project(pytester, "durable_alarm_leftovers = fail", test_leftovers=LEFTOVER_TEST)
+    make_project(pytester, "durable_leftovers = fail", test_leftovers=LEFTOVER_TEST)
 
     result = run(pytester)
 
@@ -738,7 +739,7 @@ def test_leftovers_fail(pytester):
 def test_leftovers_ignore(pytester):
     make_project(
         pytester,
-        "durable_alarm_leftovers = ignore\nfilterwarnings = error",
+        "durable_leftovers = ignore\nfilterwarnings = error",
         test_leftovers=LEFTOVER_TEST,
     )
 
@@ -751,8 +752,8 @@ def test_leftovers_ignore(pytester):
 @pytest.mark.parametrize(
     ("ini", "marker", "outcome"),
     [
-        ("durable_alarm_leftovers = fail", "ignore", {"passed": 1}),
-        ("durable_alarm_leftovers = ignore", "fail", {"passed": 1, "errors": 1}),
+        ("durable_leftovers = fail", "ignore", {"passed": 1}),
+        ("durable_leftovers = ignore", "fail", {"passed": 1, "errors": 1}),
     ],
 )
 def test_the_marker_chooses_the_leftovers_policy_over_the_ini_file(
@@ -768,12 +769,12 @@ def test_the_marker_chooses_the_leftovers_policy_over_the_ini_file(
 
 
 def test_unknown_leftovers_policy_in_the_ini_file(pytester):
-    make_project(pytester, "durable_alarm_leftovers = loud", test_mode=MODE_TEST.format(
+    make_project(pytester, "durable_leftovers = loud", test_mode=MODE_TEST.format(
         marks="", expected="fake"))
 
     result = run(pytester)
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        [literally("ERROR: durable_alarm_leftovers = 'loud': use one of warn, fail, ignore")]
+        [literally("ERROR: durable_leftovers = 'loud': use one of warn, fail, ignore")]
     )

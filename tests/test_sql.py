@@ -14,6 +14,7 @@ SQLite-backed object, ``inmem_sql.json`` from a KV-backed one); those marked
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sqlite3
 import textwrap
 from pathlib import Path
@@ -1033,7 +1034,9 @@ def test_durable_sqlite_dir_keeps_the_database(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--durable-sqlite-dir", "dbs")
 
     result.assert_outcomes(passed=1)
-    path = pytester.path / "dbs" / "test_persist.py__test_write" / "Notes-book.sqlite"
+    # The folder is the sanitized test id plus 8 hex digits of its hash.
+    digest = hashlib.sha256(b"test_persist.py::test_write").hexdigest()[:8]
+    path = pytester.path / "dbs" / f"test_persist.py__test_write-{digest}" / "Notes-book.sqlite"
     assert path.is_file()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT text FROM notes").fetchall() == [("first",), ("second",)]

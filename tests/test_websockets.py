@@ -809,7 +809,7 @@ def test_an_unchecked_handler_error_is_reported_at_teardown(pytester):
 
     result = pytester.runpytest(
         "-p", "no:cacheprovider", "-o", "asyncio_mode=auto",
-        "-o", "asyncio_default_fixture_loop_scope=function", "-o", "durable_alarm_leftovers=fail",
+        "-o", "asyncio_default_fixture_loop_scope=function", "-o", "durable_leftovers=fail",
     )
 
     result.assert_outcomes(passed=1, errors=1)
