@@ -205,7 +205,7 @@ class AlarmScheduler:
         """One line per alarm still pending or dropped after failing."""
         lines = []
         for host, state in self._states.values():
-            where = f"{host.namespace.binding} {_describe(host)}"
+            where = f"{host.namespace.binding} {describe_object(host)}"
             if state.due_ms is not None:
                 retry = f" (retry {state.retry_count})" if state.retry_count else ""
                 lines.append(f"{where}: alarm still pending at {_iso(state.due_ms)}{retry}")
@@ -310,6 +310,6 @@ def _last_line(error: BaseException | None) -> str:
     return lines[-1] if lines else repr(error)
 
 
-def _describe(host: ObjectHost) -> str:
+def describe_object(host: ObjectHost) -> str:
     name = host.id.name_or_none
     return f"object {name!r}" if name is not None else f"object {host.id.hex[:12]}…"

@@ -109,10 +109,19 @@ class _VirtualTimeSelector(selectors.BaseSelector):
                     "pytest-durable: the test is waiting for something that can never happen: "
                     "no timer or alarm is pending under the fake clock and no I/O arrived in "
                     f"{clock.idle_timeout:g} s of real time (durable_idle_timeout)"
+                    + _what_went_wrong()
                 )
             return ready
         clock.advance_seconds(timeout)
         return []
+
+
+def _what_went_wrong() -> str:
+    """What the simulation recorded that may explain a wait that never ends
+    (a WebSocket handler that raised before it sent a reply, say)."""
+    simulation = _active_simulation()()
+    lines = simulation.leftovers() if simulation is not None else []
+    return "".join(f"\n- {line}" for line in lines)
 
 
 class DurableEventLoop(asyncio.SelectorEventLoop):

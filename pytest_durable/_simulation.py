@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from ._alarms import AlarmScheduler
+from ._alarms import AlarmScheduler, describe_object
 from ._clock import Clock
 from ._compat import Compat
 from ._errors import NotModelled
@@ -179,9 +179,8 @@ class Simulation:
                 manager = host._hibernation
                 for error in [] if manager is None else manager.calls.errors:
                     lines.append(
-                        f"{namespace.binding} object {host.id.name_or_none or host.id.hex[:12]}: "
-                        f"a WebSocket handler raised {error!r} (clear handler_calls(stub).errors "
-                        "once checked)"
+                        f"{namespace.binding} {describe_object(host)}: a WebSocket handler "
+                        f"raised {error!r} (clear handler_calls(stub).errors once checked)"
                     )
         return lines
 

@@ -4,6 +4,7 @@ the private modules and never imports pytest."""
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import warnings
 from collections.abc import Iterable, Iterator
@@ -307,6 +308,13 @@ def _build_simulation(request: pytest.FixtureRequest) -> Simulation:
             compat = Compat(cfg.compatibility_date or Compat().date, cfg.compatibility_flags)
         except ValueError as exc:
             _fail(request, f"{cfg.path}: {exc}")
+        today = datetime.date.today().isoformat()
+        if compat.date > today:
+            _fail(
+                request,
+                f"{cfg.path}: compatibility_date {compat.date} is in the future; the runtime "
+                f"refuses a date later than today ({today})",
+            )
         simulation = Simulation(
             clock=clock,
             compat=compat,

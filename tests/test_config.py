@@ -677,3 +677,18 @@ def test_the_header_without_a_config(pytester: pytest.Pytester) -> None:
             )
         ]
     )
+
+
+def test_a_compatibility_date_in_the_future_is_refused(pytester: pytest.Pytester) -> None:
+    write_project(pytester, TOML.replace("2026-04-01", "2999-01-01"))
+    pytester.makepyfile(
+        test_future="async def test_it(durable_ns):\n    pass\n"
+    )
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*pytest-durable: */wrangler.toml: compatibility_date 2999-01-01 is in the future; "
+            "the runtime refuses a date later than today (*)"
+        ]
+    )

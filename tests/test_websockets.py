@@ -815,7 +815,7 @@ def test_an_unchecked_handler_error_is_reported_at_teardown(pytester):
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*- Fragile object f: a WebSocket handler raised ValueError('the handler failed') "
+            "*- Fragile object 'f': a WebSocket handler raised ValueError('the handler failed') "
             "(clear handler_calls(stub).errors once checked)*"
         ]
     )
@@ -1079,3 +1079,45 @@ async def test_binary_messages_to_standard_sockets_are_blobs_from_2026_03_17():
             await ws.send(b"bytes")
         await ws.send("text still works")
         assert await ws.receive() == "standard:text still works"
+
+
+def test_a_wait_that_never_ends_names_the_handler_error(pytester: pytest.Pytester) -> None:
+    # A handler that raised before replying leaves the client waiting forever;
+    # the DeadlockError says what the simulation recorded meanwhile.
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        "durable_idle_timeout = 0.2\ndurable_leftovers = ignore\n"
+    )
+    pytester.makepyfile(
+        test_stuck='''
+import pytest
+from js import WebSocketPair
+from workers import DurableObject, Response
+
+
+class Broken(DurableObject):
+    async def fetch(self, request):
+        client, server = WebSocketPair.new()
+        self.ctx.acceptWebSocket(server)
+        return Response(None, status=101, web_socket=client)
+
+    async def webSocketMessage(self, ws, message):
+        raise ValueError("cannot reply")
+
+
+@pytest.mark.durable_object(cls=Broken)
+async def test_it(durable_ns):
+    resp = await durable_ns.getByName("b").fetch("https://x/", headers={"Upgrade": "websocket"})
+    ws = resp.web_socket
+    await ws.send("hello")
+    await ws.receive()
+'''
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*DeadlockError*",
+            "*- Broken object 'b': a WebSocket handler raised ValueError('cannot reply')*",
+        ]
+    )
