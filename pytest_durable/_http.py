@@ -203,13 +203,16 @@ class JsRequest(_Body):
     @classmethod
     def construct(cls, input: Any, init: Any = UNDEFINED) -> JsRequest:
         options = init.props if isinstance(init, JsObject) else {}
-        unknown = set(options) - {"method", "headers", "body", "redirect", "cf", "signal"}
+        # cf (Cloudflare's cache and image options) has no effect on a simulated request.
+        unknown = set(options) - {"method", "headers", "body", "redirect", "cf"}
+        redirect = "follow"
         if isinstance(input, JsRequest):
             base = input
             url = base.url
             method = base.method
             headers = base.headers.copy()
             body = base._body
+            redirect = base.redirect
         else:
             from ._js import to_js_string
 
@@ -227,8 +230,7 @@ class JsRequest(_Body):
         if "body" in options:
             body = _body_bytes(options["body"])
         request = cls(url, method, headers, body)
-        if "redirect" in options:
-            request.redirect = options["redirect"]
+        request.redirect = _redirect_mode(options.get("redirect", redirect))
         return request
 
     @property
@@ -236,7 +238,23 @@ class JsRequest(_Body):
         raise NotModelled("Request.signal is not modelled by pytest-durable")
 
     def clone(self) -> JsRequest:
-        return JsRequest(self.url, self.method, self.headers.copy(), self._body)
+        clone = JsRequest(self.url, self.method, self.headers.copy(), self._body)
+        clone.redirect = self.redirect
+        return clone
+
+
+def _redirect_mode(value: Any) -> str:
+    from ._js import to_js_string
+
+    mode = to_js_string(value)
+    if mode not in ("follow", "manual"):
+        raise JsException(
+            "TypeError",
+            'Invalid redirect value, must be one of "follow" or "manual" ("error" won\'t be '
+            'implemented since it does not make sense at the edge; use "manual" and check the '
+            'response status code).',
+        )
+    return mode
 
 
 class JsResponse(_Body):

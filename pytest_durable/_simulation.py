@@ -272,6 +272,13 @@ def json_to_js(value: Any) -> Any:
     return to_js_implicit(value)
 
 
+def _article(kind: str) -> str:
+    """'an' before a vowel sound: 'an R2 bucket', 'a KV namespace'."""
+    acronym = len(kind) > 1 and not kind[1].islower()
+    vowel_sound = kind[:1] in ("AEFHILMNORSX" if acronym else "AEIOUaeiou")
+    return f"{'an' if vowel_sound else 'a'} {kind}"
+
+
 class _Env(HostObject):
     """``env`` as JavaScript holds it: the bindings and variables."""
 
@@ -290,7 +297,8 @@ class _Env(HostObject):
         if name in simulation.unmodelled:
             modelled = ", ".join(sorted([*simulation.namespaces, *simulation.vars])) or "none"
             raise NotModelled(
-                f"env.{name} is a {simulation.unmodelled[name]} binding, which pytest-durable "
+                f"env.{name} is {_article(simulation.unmodelled[name])} binding, which "
+                "pytest-durable "
                 f"does not model (it models Durable Object namespaces, vars and secrets; "
                 f"this env has: {modelled})"
             )

@@ -608,7 +608,7 @@ def test_unmodelled_bindings(pytester: pytest.Pytester) -> None:
             ("name", "kind"),
             [
                 ("SESSIONS", "a KV namespace"),
-                ("UPLOADS", "a R2 bucket"),
+                ("UPLOADS", "an R2 bucket"),
                 ("DB", "a D1 database"),
                 ("JOBS", "a Queue producer"),
                 ("AUTH", "a service"),
