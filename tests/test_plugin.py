@@ -512,7 +512,9 @@ def test_strict_markers_knows_the_marker(pytester: pytest.Pytester) -> None:
     )
     run(pytester, "--strict-markers").assert_outcomes(passed=1)
     result = run(pytester, "--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.durable_object(cls=None, *, binding=None): *"])
+    result.stdout.fnmatch_lines(
+        ["@pytest.mark.durable_object(cls=None, *, binding=None, sqlite=False): *"]
+    )
 
 
 # -- bad input: one line that names the thing and the fix -------------------------
