@@ -54,7 +54,8 @@ class Instance:
         self.blockers: list[asyncio.Future[Any]] = []
         self.standard_sockets: list[WebSocket] = []
         self.in_transaction = 0
-        self._reset: asyncio.Future[JsException] | None = None
+        self._running: set[asyncio.Task[Any]] = set()
+        self._cancelled_by_reset: set[asyncio.Task[Any]] = set()
 
     def break_with(self, error: JsException) -> None:
         """Reset the object: this instance is done and ``error`` is what its
@@ -63,27 +64,28 @@ class Instance:
             self.broken = error
         if self.host.instance is self:
             self.host.instance = None
-        if self._reset is not None and not self._reset.done():
-            self._reset.set_result(self.broken)
+        current = asyncio.current_task()
+        for task in self._running:
+            if task is not current and task not in self._cancelled_by_reset:
+                self._cancelled_by_reset.add(task)
+                task.cancel()
 
     async def unless_reset(self, work: Awaitable[Any]) -> Any:
-        """Await ``work``; if the object is reset first, cancel it and raise
-        the reset's error."""
-        if self._reset is None:
-            self._reset = asyncio.get_running_loop().create_future()
-            if self.broken is not None:
-                self._reset.set_result(self.broken)
-        reset = self._reset
-        task = asyncio.ensure_future(work)
+        """Await ``work`` (in the event's own task); if the object is reset
+        meanwhile, the work is cancelled and the reset's error raised."""
+        task = asyncio.current_task()
+        assert task is not None  # every event runs in a task of its own
+        self._running.add(task)
         try:
-            await asyncio.wait([task, reset], return_when=asyncio.FIRST_COMPLETED)
+            return await work
         except asyncio.CancelledError:
-            task.cancel()
-            raise
-        if task.done():
-            return task.result()
-        task.cancel()
-        raise reset.result()
+            if task not in self._cancelled_by_reset or self.broken is None:
+                raise
+            task.uncancel()
+            raise self.broken from None
+        finally:
+            self._running.discard(task)
+            self._cancelled_by_reset.discard(task)
 
     async def wait_for_input_lock(self) -> None:
         while self.blockers:
