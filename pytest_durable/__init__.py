@@ -9,7 +9,7 @@ from __future__ import annotations
 from ._alarms import AlarmHistory, AlarmRun
 from ._clock import Clock
 from ._compat import Compat
-from ._errors import DurableObjectAbort, JsException
+from ._errors import DurableObjectAbort, JsException, NotModelled
 from ._loop import DeadlockError, DurableEventLoop
 from ._outbound import OutboundFetchBlocked
 from ._shims import install
@@ -28,6 +28,7 @@ __all__ = [
     "DurableObjectAbort",
     "HandlerCalls",
     "JsException",
+    "NotModelled",
     "OutboundFetchBlocked",
     "Simulation",
     "TimeControl",

@@ -428,16 +428,19 @@ def import_module_file(path: Path, reuse: ModuleType | None = None) -> ModuleTyp
     if spec is None or spec.loader is None:
         raise ConfigError(f"{path}: cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
+    before = set(sys.modules)
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[name]
         raise
+    # The project's own modules: those this import brought in from its folder,
+    # never an installed library (a project may keep its .venv inside).
     _OWN_MODULES[folder] = {
-        mod_name: mod
-        for mod_name, mod in sys.modules.items()
-        if _module_folder(mod) is not None and folder in (_module_folder(mod), *_parents(mod))
+        mod_name: sys.modules[mod_name]
+        for mod_name in set(sys.modules) - before | {name}
+        if _is_project_module(sys.modules[mod_name], folder)
     }
     return module
 
@@ -447,14 +450,12 @@ def import_module_file(path: Path, reuse: ModuleType | None = None) -> ModuleTyp
 _OWN_MODULES: dict[Path, dict[str, ModuleType]] = {}
 
 
-def _module_folder(module: ModuleType) -> Path | None:
+def _is_project_module(module: ModuleType, folder: Path) -> bool:
     file = getattr(module, "__file__", None)
-    return Path(file).resolve().parent if file else None
-
-
-def _parents(module: ModuleType) -> tuple[Path, ...]:
-    folder = _module_folder(module)
-    return tuple(folder.parents) if folder is not None else ()
+    if not file:
+        return False
+    path = Path(file).resolve()
+    return path.is_relative_to(folder) and "site-packages" not in path.parts
 
 
 def _evict_other_projects(folder: Path) -> None:

@@ -65,7 +65,11 @@ async def run_rpc(obj: Any, name: str, sent: JsArray) -> Any:
 def relaxed_call(fn: Callable[..., Any], *args: Any) -> Any:
     """``pyodide.code.relaxed_call``: drop positional arguments the function
     does not take."""
-    taken = _positional_count(getattr(fn, "__func__", fn))
+    function = getattr(fn, "__func__", fn)
+    try:
+        taken = _positional_count(function)
+    except TypeError:  # an unhashable callable: no cache for it
+        taken = _positional_count.__wrapped__(function)
     if taken is None:
         return fn(*args)
     if hasattr(fn, "__func__"):

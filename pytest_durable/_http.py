@@ -556,8 +556,10 @@ class Response(FetchResponse):
         return Response(JsProxy(JsResponse(None, code, "", headers)))
 
     def replace_body(self, body: Any) -> Response:
+        """A new Response with this one's status and headers (all of them,
+        repeated ones included) and ``body``."""
         return Response(body, status=self.status, status_text=self.status_text,
-                        headers=to_js_headers(dict(self.headers.items())))
+                        headers=JsProxy(self._js.headers.copy()))
 
 
 def _to_js_value(value: Any) -> Any:

@@ -141,10 +141,11 @@ class Namespace(HostObject):
         if self.persist_dir is not None:
             label = object_id.name_or_none or object_id.hex
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
-            path = self.persist_dir / f"{self.binding}-{safe}.sqlite"
+            # The id's first hex digits keep names that sanitize alike apart.
+            path = self.persist_dir / f"{self.binding}-{safe}-{object_id.hex[:8]}.sqlite"
         return SqliteStore(path)
 
-    def env_proxy(self) -> Any:
+    def env_wrapper(self) -> Any:
         return self.simulation.env_wrapper()
 
     def handler_name(self, handler: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import math
 import os
 import traceback
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 from . import _errors
 from ._errors import DurableObjectAbort, JsException, NotModelled
-from ._js import NULL, UNDEFINED, HostObject, JsDate, JsFunction, JsObject, PyProxy
+from ._js import (
+    NULL,
+    UNDEFINED,
+    HostObject,
+    JsDate,
+    JsFunction,
+    JsObject,
+    PyProxy,
+    number_to_string,
+)
 from ._pyodide import JsPromise, JsPromiseProxy, JsProxy, from_js, to_js_implicit
 from ._rpc import BindingWrapper
 from ._sql import SqliteStore
@@ -134,7 +144,7 @@ class ObjectHost:
         cls = self.namespace.cls
         ctx = DurableObjectContext(JsProxy(instance.state))
         try:
-            instance.obj = cls(ctx, self.namespace.env_proxy())
+            instance.obj = cls(ctx, self.namespace.env_wrapper())
         except NotModelled:
             self.instance = None
             raise
@@ -244,6 +254,12 @@ class ObjectHost:
                 "Failed to execute 'setAlarm' on 'DurableObjectStorage': parameter 1 is not of "
                 "type 'Date'."
             )
+        if math.isnan(ms) or math.isinf(ms):
+            # A Date that holds no time (NaN, or out of range).
+            raise _errors.type_error(
+                f"setAlarm() cannot be called with an invalid alarm time ({number_to_string(ms)}); "
+                "pass milliseconds since the epoch or a datetime"
+            )
         if ms <= 0:
             raise _errors.type_error("setAlarm() cannot be called with an alarm time <= 0")
         self._alarms().set_alarm(self, ms)
@@ -277,7 +293,6 @@ class DurableObjectState(HostObject):
         self.props = UNDEFINED
         self.container = NULL
         self.abort_error = _errors.error(_errors.ABORT_DEFAULT_REASON, durableObjectReset=True)
-        self.wait_until_tasks: list[asyncio.Future[Any]] = []
 
     @property
     def exports(self) -> Any:
@@ -288,9 +303,8 @@ class DurableObjectState(HostObject):
         raise NotModelled("ctx.facets is not modelled by pytest-durable")
 
     def waitUntil(self, promise: Any) -> Any:
-        awaitable = awaitable_of(promise)
-        if awaitable is not None:
-            self.wait_until_tasks.append(asyncio.ensure_future(awaitable))
+        # The work belongs to the simulation: it outlives this instance.
+        self._host.namespace.simulation.wait_until(promise)
         return UNDEFINED
 
     def blockConcurrencyWhile(self, callback: Any) -> JsPromise:

@@ -175,6 +175,8 @@ def to_js(
     if unsupported:
         names = ", ".join(sorted(unsupported))
         raise NotModelled(f"to_js() option(s) not modelled by pytest-durable: {names}")
+    if depth != -1:
+        raise NotModelled("to_js(depth=...) is not modelled by pytest-durable; convert fully")
     cache: dict[int, Any] = {}
 
     def convert(value: Any) -> Any:
@@ -462,6 +464,8 @@ class JsProxy:
     # -- calls, promises, conversion
 
     def to_py(self, *, depth: int = -1, default_converter: DefaultConverter | None = None) -> Any:
+        if depth != -1:
+            raise NotModelled("to_py(depth=...) is not modelled by pytest-durable; convert fully")
         return to_py(self._js, default_converter)
 
     def to_bytes(self) -> bytes:

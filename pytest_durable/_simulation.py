@@ -201,9 +201,11 @@ class Simulation:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.clock.unfreeze()
-        _active.remove(self)
-        self._close_databases()
+        try:
+            self.clock.unfreeze()
+        finally:
+            _active.remove(self)
+            self._close_databases()
 
     def _close_databases(self) -> None:
         """Commit and close every SQLite database (files stay for inspection)."""
@@ -246,14 +248,7 @@ class Simulation:
             if host._hibernation is not None
             for task in host._hibernation.pending()
         ]
-        return sockets + [task for task in self._wait_until if not task.done()] + [
-            task
-            for namespace in self.namespaces.values()
-            for host in namespace.hosts.values()
-            if host.instance is not None
-            for task in host.instance.state.wait_until_tasks
-            if not task.done()
-        ]
+        return sockets + [task for task in self._wait_until if not task.done()]
 
 
 def json_to_js(value: Any) -> Any:

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 from unittest import mock
 
@@ -170,7 +172,7 @@ class WebSocket(HostObject):
         return UNDEFINED
 
     def close(self, code: Any = UNDEFINED, reason: Any = UNDEFINED) -> Any:
-        close_code = None if code is UNDEFINED or code is NULL else int(float(code))
+        close_code = None if code is UNDEFINED or code is NULL else _unsigned_short(code)
         close_reason = None if reason is UNDEFINED or reason is NULL else to_js_string(reason)
         if close_code is not None and not (
             1000 <= close_code < 5000 and close_code not in (1004, 1005, 1006, 1015)
@@ -464,11 +466,13 @@ class HibernationManager:
         name = host.namespace.handler_name(handler)
         proxy = JsProxy(ws)
         python_args = (proxy, *(from_js(a) for a in args))
-        getattr(self.calls, handler)(*python_args)
+        record = getattr(self.calls, handler)
         raised: list[Exception] = []
 
         async def deliver() -> None:
-            await host.deliver([None], lambda obj: _call_handler(obj, name, python_args, raised))
+            await host.deliver(
+                [None], lambda obj: _call_handler(obj, name, python_args, raised, record)
+            )
 
         async def run() -> None:
             try:
@@ -505,13 +509,21 @@ class HibernationManager:
         return self._tasks
 
 
-def _call_handler(obj: Any, name: str, args: tuple[Any, ...], raised: list[Exception]) -> Any:
-    """Call the handler, keeping in ``raised`` the exception it raises."""
+def _call_handler(
+    obj: Any,
+    name: str,
+    args: tuple[Any, ...],
+    raised: list[Exception],
+    record: Callable[..., Any],
+) -> Any:
+    """Call the handler, recording the call (only handlers that exist run)
+    and keeping in ``raised`` the exception it raises."""
     from ._handlers import relaxed_call
 
     method = getattr(obj, name, None)
     if not callable(method):
         return None  # a missing handler drops the event, as the runtime does
+    record(*args)
     try:
         result = relaxed_call(method, *args)
     except Exception as exc:
@@ -539,6 +551,17 @@ def _dispatch_listeners(ws: WebSocket, kind: str, props: dict[str, Any]) -> None
                 task = asyncio.ensure_future(result)
                 if ws.peer is not None and ws.peer.client is not None:
                     ws.peer.client.track(task)
+
+
+def _unsigned_short(value: Any) -> int:
+    """WebIDL's ``unsigned short`` conversion (NaN and infinities become 0)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if math.isnan(number) or math.isinf(number):
+        return 0
+    return int(number) % 65536
 
 
 def _message_data(message: Any) -> str | bytes:

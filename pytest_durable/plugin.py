@@ -163,7 +163,9 @@ def durable_simulation(
     with simulation:
         yield simulation
         leftovers = simulation.leftovers()
-    simulation.cancel_pending()
+        # While the simulation is still active: cancelled work may still read
+        # the clock or its database on the way out.
+        simulation.cancel_pending()
     if simulation.blocked_fetches:
         urls = "\n".join(f"- {url}" for url in simulation.blocked_fetches)
         pytest.fail(

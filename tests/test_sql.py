@@ -883,7 +883,9 @@ def test_writes_between_two_awaits_commit_together(tmp_path: Path) -> None:
     async def scenario() -> Any:
         async with sim:
             stub = sim.env.N.getByName("n")
-            return await stub.implicit_transaction(str(tmp_path / "N-n.sqlite"))
+            # The file is named by the binding, the object's name and 8 digits of its id.
+            path = tmp_path / f"N-n-{stub.id.toString()[:8]}.sqlite"
+            return await stub.implicit_transaction(str(path))
 
     with asyncio.Runner(loop_factory=DurableEventLoop) as runner:
         assert runner.run(scenario()) == [0, 0, 0, 2]
@@ -1036,8 +1038,10 @@ def test_durable_sqlite_dir_keeps_the_database(pytester: pytest.Pytester) -> Non
     result.assert_outcomes(passed=1)
     # The folder is the sanitized test id plus 8 hex digits of its hash.
     digest = hashlib.sha256(b"test_persist.py::test_write").hexdigest()[:8]
-    path = pytester.path / "dbs" / f"test_persist.py__test_write-{digest}" / "Notes-book.sqlite"
-    assert path.is_file()
+    folder = pytester.path / "dbs" / f"test_persist.py__test_write-{digest}"
+    # The file is the binding, the object's name and its id's first 8 hex digits.
+    [path] = folder.glob("Notes-book-*.sqlite")
+    assert len(path.stem.rsplit("-", 1)[1]) == 8
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT text FROM notes").fetchall() == [("first",), ("second",)]
     db.close()
