@@ -19,7 +19,6 @@ from typing import Any, ClassVar, Final
 
 from . import _errors
 
-MAX_SAFE_INTEGER: Final = 2**53 - 1
 MAX_ARRAY_INDEX: Final = 2**32 - 2
 MAX_TIME_MS: Final = 8.64e15
 """The largest time value a Date holds (100,000,000 days either side of 1970)."""

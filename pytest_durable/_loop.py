@@ -161,4 +161,7 @@ def loop_time_of(ms: float) -> float:
     clock = _active_fake_clock()
     if clock is not None and isinstance(loop, DurableEventLoop):
         return (ms - clock.origin_ms) / 1000
-    return loop.time() + (ms - time.time() * 1000) / 1000
+    simulation = _active_simulation()()
+    # The simulation's clock, never time.time(): freezegun may be holding that.
+    now_ms = simulation.clock.precise_ms() if simulation is not None else time.time() * 1000
+    return loop.time() + (ms - now_ms) / 1000

@@ -46,7 +46,6 @@ RESERVED_NAMES: Final = frozenset(
     {"fetch", "connect", "alarm", "webSocketMessage", "webSocketClose", "webSocketError",
      "dup", "constructor"}
 )
-HANDLERS: Final = ("fetch", "alarm", "webSocketMessage", "webSocketClose", "webSocketError")
 
 
 class Namespace(HostObject):

@@ -537,13 +537,6 @@ class JsClass(JsFunction):
         raise JsException("TypeError", "Illegal constructor")
 
 
-def js_function(fn: Callable[..., Any], name: str = "") -> JsFunction:
-    return JsFunction(fn, name)
-
-
-# -- proxies of Python callables --------------------------------------------------
-
-
 def create_proxy(obj: Any, **unsupported: Any) -> JsProxy:
     """``pyodide.ffi.create_proxy``: a JavaScript handle on a Python object
     that lives until ``destroy()``."""

@@ -23,7 +23,7 @@ from typing import Any
 
 from . import _js
 from ._errors import AWAITABLE_OVER_RPC, CANNOT_SEND_OVER_RPC
-from ._js import UNDEFINED, JsDate, JsErrorValue, JsObject
+from ._js import JsDate, JsErrorValue
 from ._pyodide import (
     JsPromise,
     JsProxy,
@@ -273,18 +273,3 @@ class BindingWrapper:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._binding._js.js_class}>"
-
-
-def options_from(arg: Any) -> dict[str, Any]:
-    """Read a JavaScript options object (as a host method receives it)."""
-    if arg is UNDEFINED or arg is _js.NULL:
-        return {}
-    if isinstance(arg, JsObject):
-        return dict(arg.props)
-    if isinstance(arg, _js.JsMap):
-        return {str(k): v for k, v in arg.entries.items()}
-    raise TypeError("options must be an object")
-
-
-def implicit(value: Any) -> Any:
-    return to_js_implicit(value)

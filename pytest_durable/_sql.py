@@ -266,7 +266,6 @@ class SqliteStore:
         # a query on _cf_KV) is never served from the trusted statement.
         self._trusted_tag = f" /* trusted {secrets.token_hex(8)} */"
         self._conn = self._connect()
-        self.alarm_ms: float | None = None
         self._trusted = 0
         self._denied_transaction = False
         self._commit_scheduled = False

@@ -63,7 +63,6 @@ class KvStore:
     def __init__(self) -> None:
         self._data: dict[str, _Stored] = {}
         self._keys: list[str] = []
-        self.alarm_ms: float | None = None
 
     def __len__(self) -> int:
         return len(self._data)
@@ -256,12 +255,13 @@ class DurableObjectStorage(HostObject):
         return SyncKv(self._store, self)
 
     def getCurrentBookmark(self) -> Any:
-        raise NotModelled(
-            "point-in-time recovery (getCurrentBookmark) is not modelled by pytest-durable"
-        )
+        raise _no_recovery("getCurrentBookmark")
 
-    getBookmarkForTime = getCurrentBookmark
-    onNextSessionRestoreBookmark = getCurrentBookmark
+    def getBookmarkForTime(self, time: Any) -> Any:
+        raise _no_recovery("getBookmarkForTime")
+
+    def onNextSessionRestoreBookmark(self, bookmark: Any) -> Any:
+        raise _no_recovery("onNextSessionRestoreBookmark")
 
 
 class DurableObjectTransaction(HostObject):
@@ -399,6 +399,10 @@ def _options(options: Any) -> dict[str, Any]:
         "Failed to execute 'list' on 'DurableObjectStorage': parameter 1 is not of type "
         "'ListOptions'."
     )
+
+
+def _no_recovery(member: str) -> NotModelled:
+    return NotModelled(f"point-in-time recovery ({member}) is not modelled by pytest-durable")
 
 
 def _call_sync(fn: Any) -> Any:

@@ -30,7 +30,8 @@ LEFTOVER_POLICIES = ("warn", "fail", "ignore")
 
 
 class DurableLeftoverWarning(UserWarning):
-    """Alarms still pending, or dropped after failing, when a test ended."""
+    """Left at the end of a test: alarms still pending or dropped after
+    failing, and WebSocket handler errors the test did not clear."""
 
 _projects_key = pytest.StashKey[dict[Path, Project]]()
 """The projects (wrangler configs with their main modules) of this run."""
@@ -197,7 +198,8 @@ def durable_worker(request: pytest.FixtureRequest, durable_simulation: Simulatio
 @pytest.fixture
 def durable_client(durable_worker: WorkerFixture) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` whose requests reach the Worker
-    (``await durable_client.get("/path")``)."""
+    (``await durable_client.get("/path")``). Its transport holds no
+    connections, so there is nothing to close."""
     return httpx.AsyncClient(transport=durable_worker.transport(), base_url=BASE_URL)
 
 
