@@ -72,6 +72,13 @@ def error(message: str, **props: Any) -> JsException:
     return JsException("Error", message, **props)
 
 
+def not_of_type(method: str, owner: str, index: int, expected: str) -> JsException:
+    """The runtime's (JSG's) error for an argument of the wrong type."""
+    return type_error(
+        f"Failed to execute '{method}' on '{owner}': parameter {index} is not of type '{expected}'."
+    )
+
+
 # -- namespace and ids -------------------------------------------------------
 
 INVALID_ID = "Invalid Durable Object ID: must be 64 hex digits"
@@ -102,9 +109,7 @@ BCW_NESTED_TOO_DEEPLY = "blockConcurrencyWhile() calls are nested too deeply."
 # -- KV storage --------------------------------------------------------------
 
 KEY_TOO_LARGE = "Keys cannot be larger than {limit} bytes. A key of size {size} was provided."
-VALUE_TOO_LARGE = (
-    "Values cannot be larger than {limit} bytes. A value of size {size} was provided."
-)
+VALUE_TOO_LARGE = "Values cannot be larger than {limit} bytes. A value of size {size} was provided."
 TOO_MANY_KEYS = "Maximum number of key value pairs is {limit}. {count} pairs were provided."
 PUT_UNDEFINED = "put() called with undefined value."
 PUT_BAD_SIGNATURE = (
@@ -138,6 +143,44 @@ SYNC_KV_NOT_AVAILABLE = (
     "but an already-deployed class cannot be converted to SQLite (except by deleting the "
     "existing data)."
 )
+
+# -- WebSockets --------------------------------------------------------------
+
+WS_ACCEPT_AFTER_RESPONSE = "Can't accept() WebSocket that was already used in a response."
+WS_ACCEPT_AFTER_HIBERNATION = "Can't accept() WebSocket after enabling hibernation."
+WS_SEND_AFTER_CLOSE = "Can't call WebSocket send() after close()."
+WS_NOT_ACCEPTED = (
+    "You must call one of accept() or state.acceptWebSocket() on this WebSocket before "
+    "sending messages."
+)
+WS_INVALID_CLOSE_CODE = "Invalid WebSocket close code: {code}."
+WS_CLOSE_REASON_TOO_LONG = (
+    "WebSocket close reason must not be longer than {limit} bytes when UTF-8 encoded."
+)
+WS_REASON_WITHOUT_CODE = "If you specify a WebSocket close reason, you must also specify a code."
+WS_ATTACHMENT_TOO_LARGE = (
+    "A WebSocket 'attachment' cannot be larger than {limit} bytes.'attachment' was {size} bytes."
+)
+WS_ALREADY_ACCEPTED = (
+    "Cannot call `acceptWebSocket()` if the WebSocket was already accepted via `accept()`"
+)
+WS_PAIR_ALREADY_USED = (
+    "Cannot call `acceptWebSocket()` on this WebSocket because its pair has already been "
+    "accepted or used in a Response."
+)
+WS_TOO_MANY_TAGS = "a Hibernatable WebSocket cannot have more than {limit} tags"
+WS_TAG_TOO_LONG = '"{tag}" is longer than the max tag length ({limit} characters).'
+WS_TOO_MANY_SOCKETS = "only {limit} websockets can be accepted on a single Durable Object instance"
+WS_TAGS_BEFORE_ACCEPT = (
+    "you must call 'acceptWebSocket()' before attempting to access the tags of a WebSocket."
+)
+WS_TAGS_NOT_HIBERNATABLE = "only hibernatable websockets can have tags."
+WS_AUTO_RESPONSE_TOO_LARGE = (
+    "{kind} cannot be larger than {limit} bytes. A {noun} of size {size} was provided."
+)
+WS_EVENT_TIMEOUT_TOO_LONG = "Event timeout should not exceed {limit} ms."
+WS_EVENT_TIMED_OUT = "Actor exceeded event execution time and was disconnected."
+WS_DISCONNECTED = "WebSocket disconnected without sending Close frame."
 
 # -- fetch -------------------------------------------------------------------
 

@@ -100,10 +100,7 @@ class Namespace(HostObject):
 
     def get(self, object_id: Any, options: Any = UNDEFINED) -> DurableObjectStub:
         if not isinstance(object_id, DurableObjectId):
-            raise _errors.type_error(
-                "Failed to execute 'get' on 'DurableObjectNamespace': parameter 1 is not of "
-                "type 'DurableObjectId'."
-            )
+            raise _errors.not_of_type("get", "DurableObjectNamespace", 1, "DurableObjectId")
         if (
             self.jurisdiction_name is not None
             and object_id.jurisdiction_or_none != self.jurisdiction_name

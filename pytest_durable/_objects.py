@@ -250,10 +250,7 @@ class ObjectHost:
         elif isinstance(scheduled_time, float):
             ms = scheduled_time
         else:
-            raise _errors.type_error(
-                "Failed to execute 'setAlarm' on 'DurableObjectStorage': parameter 1 is not of "
-                "type 'Date'."
-            )
+            raise _errors.not_of_type("setAlarm", "DurableObjectStorage", 1, "Date")
         if math.isnan(ms) or math.isinf(ms):
             # A Date that holds no time (NaN, or out of range).
             raise _errors.type_error(
@@ -381,9 +378,8 @@ class DurableObjectState(HostObject):
 
     def getWebSocketAutoResponseTimestamp(self, ws: Any) -> Any:
         if not isinstance(ws, WebSocket):
-            raise _errors.type_error(
-                "Failed to execute 'getWebSocketAutoResponseTimestamp' on 'DurableObjectState': "
-                "parameter 1 is not of type 'WebSocket'."
+            raise _errors.not_of_type(
+                "getWebSocketAutoResponseTimestamp", "DurableObjectState", 1, "WebSocket"
             )
         if ws.auto_response_ms is None:
             return NULL

@@ -395,10 +395,7 @@ def _options(options: Any) -> dict[str, Any]:
         return {k: v for k, v in options.props.items() if v is not UNDEFINED and v is not NULL}
     if isinstance(options, JsMap):
         return {str(k): v for k, v in options.entries.items()}
-    raise _errors.type_error(
-        "Failed to execute 'list' on 'DurableObjectStorage': parameter 1 is not of type "
-        "'ListOptions'."
-    )
+    raise _errors.not_of_type("list", "DurableObjectStorage", 1, "ListOptions")
 
 
 def _no_recovery(member: str) -> NotModelled:
@@ -413,10 +410,7 @@ def _call_sync(fn: Any) -> Any:
         return fn.obj()
     if isinstance(fn, JsFunction):
         return fn.fn()
-    raise _errors.type_error(
-        "Failed to execute 'transactionSync' on 'DurableObjectStorage': parameter 1 is not of "
-        "type 'Function'."
-    )
+    raise _errors.not_of_type("transactionSync", "DurableObjectStorage", 1, "Function")
 
 
 def _key(key: Any, sqlite: bool = False) -> str:

@@ -64,12 +64,7 @@ _DEFAULT_COMPAT: Final = Compat()
 """The flags of a pair made outside any simulation."""
 
 CONNECTING, OPEN, CLOSING, CLOSED = 0, 1, 2, 3
-EVENT_TIMED_OUT: Final = "Actor exceeded event execution time and was disconnected."
-DISCONNECTED_REASON: Final = "WebSocket disconnected without sending Close frame."
-_NOT_ACCEPTED: Final = (
-    "You must call one of accept() or state.acceptWebSocket() on this WebSocket before "
-    "sending messages."
-)
+DISCONNECTED_REASON: Final = _errors.WS_DISCONNECTED
 
 
 class WebSocket(HostObject):
@@ -127,11 +122,9 @@ class WebSocket(HostObject):
 
     def accept(self, options: Any = UNDEFINED) -> Any:
         if self.used_in_response:
-            raise _errors.type_error(
-                "Can't accept() WebSocket that was already used in a response."
-            )
+            raise _errors.type_error(_errors.WS_ACCEPT_AFTER_RESPONSE)
         if self.mode == "hibernatable":
-            raise _errors.type_error("Can't accept() WebSocket after enabling hibernation.")
+            raise _errors.type_error(_errors.WS_ACCEPT_AFTER_HIBERNATION)
         if self.mode is None:
             from ._objects import current_instance
 
@@ -161,11 +154,11 @@ class WebSocket(HostObject):
 
     def send(self, message: Any) -> Any:
         if self.closed_outgoing:
-            raise _errors.type_error("Can't call WebSocket send() after close().")
+            raise _errors.type_error(_errors.WS_SEND_AFTER_CLOSE)
         if self.disconnected:
             return UNDEFINED  # the peer is gone: silently ignored, as the runtime does
         if not self.is_accepted:
-            raise _errors.type_error(_NOT_ACCEPTED)
+            raise _errors.type_error(_errors.WS_NOT_ACCEPTED)
         data = _message_data(message)
         if self.peer is not None:
             self.peer.receive_from_peer(data)
@@ -177,26 +170,23 @@ class WebSocket(HostObject):
         if close_code is not None and not (
             1000 <= close_code < 5000 and close_code not in (1004, 1005, 1006, 1015)
         ):
-            raise JsException("InvalidAccessError", f"Invalid WebSocket close code: {close_code}.")
+            raise JsException(
+                "InvalidAccessError", _errors.WS_INVALID_CLOSE_CODE.format(code=close_code)
+            )
         if (
             close_reason is not None
             and self.compat["websocket_close_reason_byte_limit"]
             and len(close_reason.encode()) > MAX_CLOSE_REASON
         ):
             raise JsException(
-                "SyntaxError",
-                f"WebSocket close reason must not be longer than {MAX_CLOSE_REASON} bytes when "
-                "UTF-8 encoded.",
+                "SyntaxError", _errors.WS_CLOSE_REASON_TOO_LONG.format(limit=MAX_CLOSE_REASON)
             )
         if close_reason is not None and close_code is None:
-            raise JsException(
-                "InvalidAccessError",
-                "If you specify a WebSocket close reason, you must also specify a code.",
-            )
+            raise JsException("InvalidAccessError", _errors.WS_REASON_WITHOUT_CODE)
         if self.closed_outgoing or self.disconnected:
             return UNDEFINED
         if not self.is_accepted and not self.used_in_response:
-            raise _errors.type_error(_NOT_ACCEPTED)
+            raise _errors.type_error(_errors.WS_NOT_ACCEPTED)
         self.closed_outgoing = True
         if self.peer is not None:
             self.peer.receive_close_from_peer(close_code, close_reason or "")
@@ -207,10 +197,7 @@ class WebSocket(HostObject):
         size = serialized_size(clone)
         limit = MAX_ATTACHMENT if self.compat.date >= ATTACHMENT_LIMIT_DATE else OLD_MAX_ATTACHMENT
         if size > limit:
-            raise _errors.error(
-                f"A WebSocket 'attachment' cannot be larger than {limit} bytes.'attachment' "
-                f"was {size} bytes."
-            )
+            raise _errors.error(_errors.WS_ATTACHMENT_TOO_LARGE.format(limit=limit, size=size))
         self.attachment = clone
         return UNDEFINED
 
@@ -352,42 +339,24 @@ class HibernationManager:
 
     def accept(self, ws: Any, tags: Any) -> None:
         if not isinstance(ws, WebSocket):
-            raise _errors.type_error(
-                "Failed to execute 'acceptWebSocket' on 'DurableObjectState': parameter 1 is "
-                "not of type 'WebSocket'."
-            )
+            raise _errors.not_of_type("acceptWebSocket", "DurableObjectState", 1, "WebSocket")
         if tags is not UNDEFINED and not isinstance(tags, JsArray):
-            raise _errors.type_error(
-                "Failed to execute 'acceptWebSocket' on 'DurableObjectState': parameter 2 is "
-                "not of type 'Array'."
-            )
+            raise _errors.not_of_type("acceptWebSocket", "DurableObjectState", 2, "Array")
         if ws.is_accepted:
-            raise _errors.error(
-                "Cannot call `acceptWebSocket()` if the WebSocket was already accepted via "
-                "`accept()`"
-            )
+            raise _errors.error(_errors.WS_ALREADY_ACCEPTED)
         if ws.peer is None or ws.peer.used_in_response or ws.peer.is_accepted:
-            raise _errors.error(
-                "Cannot call `acceptWebSocket()` on this WebSocket because its pair has already "
-                "been accepted or used in a Response."
-            )
+            raise _errors.error(_errors.WS_PAIR_ALREADY_USED)
         distinct: list[str] = []
         for tag in tags.items if isinstance(tags, JsArray) else []:
             text = to_js_string(tag)
             if len(distinct) >= MAX_TAGS:
-                raise _errors.error(
-                    f"a Hibernatable WebSocket cannot have more than {MAX_TAGS} tags"
-                )
+                raise _errors.error(_errors.WS_TOO_MANY_TAGS.format(limit=MAX_TAGS))
             if len(text.encode()) > MAX_TAG_LENGTH:
-                raise _errors.error(
-                    f'"{text}" is longer than the max tag length ({MAX_TAG_LENGTH} characters).'
-                )
+                raise _errors.error(_errors.WS_TAG_TOO_LONG.format(tag=text, limit=MAX_TAG_LENGTH))
             if text not in distinct:
                 distinct.append(text)
         if len(self.sockets) >= MAX_SOCKETS:
-            raise _errors.error(
-                f"only {MAX_SOCKETS} websockets can be accepted on a single Durable Object instance"
-            )
+            raise _errors.error(_errors.WS_TOO_MANY_SOCKETS.format(limit=MAX_SOCKETS))
         ws.mode = "hibernatable"
         ws.manager = self
         self.sockets.append(ws)
@@ -402,12 +371,9 @@ class HibernationManager:
 
     def get_tags(self, ws: Any) -> JsArray:
         if not isinstance(ws, WebSocket) or not ws.is_accepted:
-            raise _errors.error(
-                "you must call 'acceptWebSocket()' before attempting to access the tags of a "
-                "WebSocket."
-            )
+            raise _errors.error(_errors.WS_TAGS_BEFORE_ACCEPT)
         if ws.mode != "hibernatable":
-            raise _errors.error("only hibernatable websockets can have tags.")
+            raise _errors.error(_errors.WS_TAGS_NOT_HIBERNATABLE)
         return JsArray(self.tags.get(id(ws), []))
 
     def set_auto_response(self, pair: Any) -> None:
@@ -415,16 +381,16 @@ class HibernationManager:
             self.auto_response = None
             return
         if not isinstance(pair, WebSocketRequestResponsePair):
-            raise _errors.type_error(
-                "Failed to execute 'setWebSocketAutoResponse' on 'DurableObjectState': "
-                "parameter 1 is not of type 'WebSocketRequestResponsePair'."
+            raise _errors.not_of_type(
+                "setWebSocketAutoResponse", "DurableObjectState", 1, "WebSocketRequestResponsePair"
             )
         for kind, text in (("Request", pair.request), ("Response", pair.response)):
             size = len(text.encode())
             if size > MAX_AUTO_RESPONSE:
                 raise _errors.range_error(
-                    f"{kind} cannot be larger than {MAX_AUTO_RESPONSE} bytes. A {kind.lower()} "
-                    f"of size {size} was provided."
+                    _errors.WS_AUTO_RESPONSE_TOO_LARGE.format(
+                        kind=kind, limit=MAX_AUTO_RESPONSE, noun=kind.lower(), size=size
+                    )
                 )
         self.auto_response = (pair.request, pair.response)
 
@@ -438,7 +404,8 @@ class HibernationManager:
             self.event_timeout_ms = None
             return
         if float(ms) > MAX_EVENT_TIMEOUT_MS:
-            raise _errors.error(f"Event timeout should not exceed {MAX_EVENT_TIMEOUT_MS} ms.")
+            limit = MAX_EVENT_TIMEOUT_MS
+            raise _errors.error(_errors.WS_EVENT_TIMEOUT_TOO_LONG.format(limit=limit))
         self.event_timeout_ms = float(ms)
 
     # -- events
@@ -498,7 +465,7 @@ class HibernationManager:
         try:
             await asyncio.wait_for(event, timeout_ms / 1000)
         except TimeoutError:
-            error = _errors.error(EVENT_TIMED_OUT)
+            error = _errors.error(_errors.WS_EVENT_TIMED_OUT)
             instance = self._host.instance
             if instance is not None:
                 instance.break_with(error)
