@@ -12,8 +12,9 @@ conversions as a Durable Object stub. ``WorkerTransport`` lets an
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -51,6 +52,9 @@ def find_entrypoint(module: ModuleType, compat: Compat) -> Any:
     if callable(handler) and not compat["python_no_global_handlers"]:
         return handler
     return None
+
+
+_T = TypeVar("_T")
 
 
 class ExecutionContext(HostObject):
@@ -102,18 +106,11 @@ class WorkerStub(HostObject):
 
     async def dispatch(self, request: JsRequest) -> JsResponse:
         """Run the Worker's fetch handler on ``request``."""
-        try:
-            if isinstance(self._entrypoint, type):
-                name = self._handler_name("fetch")
-                handler = getattr(self._instance(), name, None)
-                return await run_fetch(handler, name, request)
-            return await run_fetch(self._global_handler, "on_fetch", request)
-        except NotModelled:
-            raise
-        except JsException as exc:
-            raise remote_error(exc) from None
-        except Exception as exc:
-            raise python_error(exc) from exc
+        if isinstance(self._entrypoint, type):
+            name = self._handler_name("fetch")
+            handler = getattr(self._instance(), name, None)
+            return await _as_caller_sees(run_fetch(handler, name, request))
+        return await _as_caller_sees(run_fetch(self._global_handler, "on_fetch", request))
 
     def _global_handler(self, request: Request) -> Any:
         # The runtime calls a module-level handler with the JavaScript request
@@ -134,16 +131,22 @@ class WorkerStub(HostObject):
             if not isinstance(self._entrypoint, type):
                 raise _errors.type_error(_errors.METHOD_DOES_NOT_EXIST.format(name=name))
             sent = transfer(JsArray(args))
-            try:
-                return await run_rpc(self._instance(), name, sent)
-            except NotModelled:
-                raise
-            except JsException as exc:
-                raise remote_error(exc) from None
-            except Exception as exc:
-                raise python_error(exc) from exc
+            return await _as_caller_sees(run_rpc(self._instance(), name, sent))
 
         return JsPromise(asyncio.ensure_future(run()))
+
+
+async def _as_caller_sees(event: Awaitable[_T]) -> _T:
+    """Await an event of the Worker; what escapes it reaches the caller as
+    the runtime delivers it (the simulator's own NotModelled as it is)."""
+    try:
+        return await event
+    except NotModelled:
+        raise
+    except JsException as exc:
+        raise remote_error(exc) from None
+    except Exception as exc:
+        raise python_error(exc) from exc
 
 
 class WorkerTransport(httpx.AsyncBaseTransport):
