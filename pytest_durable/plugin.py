@@ -133,7 +133,21 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"durable_clock = {mode!r} is not a clock mode: use one of {', '.join(CLOCK_MODES)}"
         )
+    _idle_timeout(config)
     install_shims()
+
+
+def _idle_timeout(config: pytest.Config) -> float:
+    value = config.getini("durable_idle_timeout")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise pytest.UsageError(
+            f"durable_idle_timeout = {value!r}: give a positive number of seconds"
+        )
+    return seconds
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -416,13 +430,8 @@ def _build_clock(request: pytest.FixtureRequest) -> Clock:
         seed = kwargs.get("seed", seed)
     if mode not in CLOCK_MODES:
         _fail(request, f"@pytest.mark.durable_clock({mode!r}): use one of {', '.join(CLOCK_MODES)}")
-    idle = config.getini("durable_idle_timeout")
     try:
-        idle_timeout = float(idle)
-    except ValueError:
-        _fail(request, f"durable_idle_timeout = {idle!r} is not a number of seconds")
-    try:
-        return Clock(mode, start, jitter=jitter, seed=seed, idle_timeout=idle_timeout)
+        return Clock(mode, start, jitter=jitter, seed=seed, idle_timeout=_idle_timeout(config))
     except (TypeError, ValueError) as exc:
         _fail(request, f"@pytest.mark.durable_clock: {exc}")
 

@@ -778,3 +778,16 @@ def test_unknown_leftovers_policy_in_the_ini_file(pytester):
     result.stderr.fnmatch_lines(
         [literally("ERROR: durable_leftovers = 'loud': use one of warn, fail, ignore")]
     )
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1"])
+def test_a_bad_idle_timeout_stops_the_run_at_once(pytester, value):
+    test_mode = MODE_TEST.format(marks="", expected="")
+    make_project(pytester, f"durable_idle_timeout = {value}", test_mode=test_mode)
+
+    result = run(pytester)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [literally(f"ERROR: durable_idle_timeout = '{value}': give a positive number of seconds")]
+    )
