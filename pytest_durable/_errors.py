@@ -144,6 +144,25 @@ SYNC_KV_NOT_AVAILABLE = (
     "existing data)."
 )
 
+# -- SQL ---------------------------------------------------------------------
+
+SQL_TRANSACTION_STATEMENT_ERROR = (
+    "To execute a transaction, please use the state.storage.transaction() or "
+    "state.storage.transactionSync() APIs instead of the SQL BEGIN TRANSACTION or SAVEPOINT "
+    "statements. The JavaScript API is safer because it will automatically roll back on "
+    "exceptions, and because it interacts correctly with Durable Objects' automatic atomic "
+    "write coalescing."
+)
+SQL_NO_STATEMENT = "SQL code did not contain a statement."
+SQL_WRONG_BINDINGS = "Wrong number of parameter bindings for SQL query."
+SQL_ONE_NO_RESULTS = "Expected exactly one result from SQL query, but got no results."
+SQL_ONE_MANY_RESULTS = "Expected exactly one result from SQL query, but got multiple results."
+SQL_MULTI_STATEMENT_BINDINGS = (
+    "When executing multiple SQL statements in a single call, only the last statement can have "
+    "parameters."
+)
+SQL_STATEMENT_TOO_LONG = "statement too long: SQLITE_TOOBIG"
+
 # -- WebSockets --------------------------------------------------------------
 
 WS_ACCEPT_AFTER_RESPONSE = "Can't accept() WebSocket that was already used in a response."
@@ -181,6 +200,11 @@ WS_AUTO_RESPONSE_TOO_LARGE = (
 WS_EVENT_TIMEOUT_TOO_LONG = "Event timeout should not exceed {limit} ms."
 WS_EVENT_TIMED_OUT = "Actor exceeded event execution time and was disconnected."
 WS_DISCONNECTED = "WebSocket disconnected without sending Close frame."
+WS_RETURNED_AFTER_ACCEPT = "Can't return WebSocket in a Response after calling accept()."
+WS_RETURNED_AFTER_ACCEPT_WEBSOCKET = (
+    "Can't return WebSocket in a Response after calling acceptWebSocket()."
+)
+WS_RETURNED_TWICE = "Can't return WebSocket that was already used in a response."
 
 # -- fetch -------------------------------------------------------------------
 

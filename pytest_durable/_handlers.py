@@ -149,13 +149,11 @@ def hand_over_websocket(response: JsResponse) -> None:
     if not isinstance(ws, WebSocket):
         return
     if ws.mode == "hibernatable":
-        raise _errors.type_error(
-            "Can't return WebSocket in a Response after calling acceptWebSocket()."
-        )
+        raise _errors.type_error(_errors.WS_RETURNED_AFTER_ACCEPT_WEBSOCKET)
     if ws.mode == "standard":
-        raise _errors.type_error("Can't return WebSocket in a Response after calling accept().")
+        raise _errors.type_error(_errors.WS_RETURNED_AFTER_ACCEPT)
     if ws.used_in_response:
-        raise _errors.type_error("Can't return WebSocket that was already used in a response.")
+        raise _errors.type_error(_errors.WS_RETURNED_TWICE)
     ws.used_in_response = True
 
 

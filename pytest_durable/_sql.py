@@ -59,22 +59,6 @@ LIMITS: Final = {
     sqlite3.SQLITE_LIMIT_TRIGGER_DEPTH: 10,
 }
 
-TRANSACTION_STATEMENT_ERROR: Final = (
-    "To execute a transaction, please use the state.storage.transaction() or "
-    "state.storage.transactionSync() APIs instead of the SQL BEGIN TRANSACTION or SAVEPOINT "
-    "statements. The JavaScript API is safer because it will automatically roll back on "
-    "exceptions, and because it interacts correctly with Durable Objects' automatic atomic "
-    "write coalescing."
-)
-NO_STATEMENT: Final = "SQL code did not contain a statement."
-WRONG_BINDINGS: Final = "Wrong number of parameter bindings for SQL query."
-ONE_NO_RESULTS: Final = "Expected exactly one result from SQL query, but got no results."
-ONE_MANY_RESULTS: Final = "Expected exactly one result from SQL query, but got multiple results."
-MULTI_STATEMENT_BINDINGS: Final = (
-    "When executing multiple SQL statements in a single call, only the last statement can have "
-    "parameters."
-)
-STATEMENT_TOO_LONG: Final = "statement too long: SQLITE_TOOBIG"
 
 # The SQL functions workerd allows (src/workerd/util/sqlite.c++).
 ALLOWED_FUNCTIONS: Final = frozenset(
@@ -391,10 +375,11 @@ class SqliteStore:
     def error(self, exc: sqlite3.Error, *, last: bool = True) -> JsException:
         """A SQLite error as the runtime reports it."""
         if self._denied_transaction:
-            return _errors.error(TRANSACTION_STATEMENT_ERROR)
+            return _errors.error(_errors.SQL_TRANSACTION_STATEMENT_ERROR)
         message = str(exc)
         if isinstance(exc, sqlite3.ProgrammingError) and "bindings" in message:
-            return _errors.error(WRONG_BINDINGS if last else MULTI_STATEMENT_BINDINGS)
+            text = _errors.SQL_WRONG_BINDINGS if last else _errors.SQL_MULTI_STATEMENT_BINDINGS
+            return _errors.error(text)
         code = getattr(exc, "sqlite_errorcode", None)
         if code is None:
             return _errors.error(message)
@@ -590,7 +575,7 @@ class SqliteStore:
     def execute(self, query: str, bindings: tuple[Any, ...]) -> SqlCursor:
         # SQLite measures the whole query when it prepares its first statement.
         if len(query.encode("utf-8", "surrogatepass")) > LIMITS[sqlite3.SQLITE_LIMIT_SQL_LENGTH]:
-            raise _errors.error(STATEMENT_TOO_LONG)
+            raise _errors.error(_errors.SQL_STATEMENT_TOO_LONG)
         statements, complete = split_statements(query)
         # As workerd does, every statement but the last runs as it is reached;
         # text after the last one that holds no statement fails only then.
@@ -598,7 +583,7 @@ class SqliteStore:
         for statement in before:
             self.run(statement, last=False).fetchall()
         if not complete:
-            raise _errors.error(NO_STATEMENT)
+            raise _errors.error(_errors.SQL_NO_STATEMENT)
         last = statements[-1]
         params = tuple(_bind(value) for value in bindings)
         return SqlCursor(self, self.run(last, params))
@@ -783,9 +768,9 @@ class SqlCursor(HostObject):
     def one(self) -> JsObject:
         first = self._next_row()
         if first is None:
-            raise _errors.error(ONE_NO_RESULTS)
+            raise _errors.error(_errors.SQL_ONE_NO_RESULTS)
         if self._next_row() is not None:
-            raise _errors.error(ONE_MANY_RESULTS)
+            raise _errors.error(_errors.SQL_ONE_MANY_RESULTS)
         return self._as_object(first)
 
     def raw(self) -> SqlRawIterator:
