@@ -208,6 +208,17 @@ WS_RETURNED_TWICE = "Can't return WebSocket that was already used in a response.
 
 # -- fetch -------------------------------------------------------------------
 
+INVALID_URL = "Invalid URL: {url}"
+BAD_HEADERS = "Incorrect type for the 'headers' field on 'RequestInitializerDict'"
+GET_WITH_BODY = "Request with a GET or HEAD method cannot have a body."
+BAD_RESPONSE_STATUS = (
+    "Responses may only be constructed with status codes in the range 200 to 599, inclusive."
+)
+WEBSOCKET_RESPONSE_STATUS = "Responses with a WebSocket must have status code 101."
+BODY_USED = (
+    "Body has already been used. It can only be used once. Use tee() first if you need to "
+    "read it twice."
+)
 BODY_ALREADY_USED = "Response body is already used"
 REQUEST_BODY_ALREADY_USED = "Body already used"
 FETCH_INVALID_URL = "Fetch API cannot load: {url}"

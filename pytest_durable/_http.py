@@ -25,19 +25,15 @@ from ._pyodide import JsPromise, JsProxy
 __all__ = ["FetchResponse", "JsHeaders", "JsRequest", "JsResponse", "Request", "Response"]
 
 _STANDARD_METHODS = {"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"}
-_BODY_USED = (
-    "Body has already been used. It can only be used once. Use tee() first if you need to "
-    "read it twice."
-)
 
 
 def parse_url(url: str) -> str:
     """Validate an absolute http(s) URL as the runtime's ``Request`` does."""
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
-        raise JsException("TypeError", f"Invalid URL: {url}")
+        raise _errors.type_error(_errors.INVALID_URL.format(url=url))
     if parts.scheme not in ("http", "https"):
-        raise JsException("TypeError", _errors.FETCH_INVALID_URL.format(url=url))
+        raise _errors.type_error(_errors.FETCH_INVALID_URL.format(url=url))
     if not parts.path:
         url = f"{parts.scheme}://{parts.netloc}/" + (f"?{parts.query}" if parts.query else "")
     return url
@@ -109,17 +105,14 @@ def _header_pairs(init: Any) -> list[tuple[Any, Any]]:
         pairs = []
         for pair in init.items:
             if not isinstance(pair, JsArray) or len(pair.items) != 2:
-                raise JsException(
-                    "TypeError",
-                    "Incorrect type for the 'headers' field on 'RequestInitializerDict'",
-                )
+                raise _errors.type_error(_errors.BAD_HEADERS)
             pairs.append((pair.items[0], pair.items[1]))
         return pairs
     from ._js import PyProxy
 
     if isinstance(init, PyProxy):
         return [tuple(pair) for pair in cast("Iterable[Any]", init.obj)]
-    raise JsException("TypeError", "Incorrect type for the 'headers' field")
+    raise _errors.type_error(_errors.BAD_HEADERS)
 
 
 def _body_bytes(body: Any) -> bytes | None:
@@ -153,7 +146,7 @@ class _Body(HostObject):
 
     def _take(self) -> bytes:
         if self.bodyUsed:
-            raise JsException("TypeError", _BODY_USED)
+            raise _errors.type_error(_errors.BODY_USED)
         self.bodyUsed = self._body is not None
         return self._body or b""
 
@@ -198,7 +191,7 @@ class JsRequest(_Body):
         self.cf = UNDEFINED
         self.redirect = "follow"
         if body is not None and self.method in ("GET", "HEAD"):
-            raise JsException("TypeError", "Request with a GET or HEAD method cannot have a body.")
+            raise _errors.type_error(_errors.GET_WITH_BODY)
 
     @classmethod
     def construct(cls, input: Any, init: Any = UNDEFINED) -> JsRequest:
@@ -269,13 +262,9 @@ class JsResponse(_Body):
         super().__init__(body, headers or JsHeaders())
         if web_socket is NULL:
             if not 200 <= status <= 599:
-                raise JsException(
-                    "RangeError",
-                    "Responses may only be constructed with status codes in the range 200 to "
-                    "599, inclusive.",
-                )
+                raise _errors.range_error(_errors.BAD_RESPONSE_STATUS)
         elif status != 101:
-            raise JsException("RangeError", "Responses with a WebSocket must have status code 101.")
+            raise _errors.range_error(_errors.WEBSOCKET_RESPONSE_STATUS)
         self._status = status
         self.statusText = status_text or _default_status_text(status)
         self.webSocket = web_socket
@@ -309,7 +298,7 @@ class JsResponse(_Body):
 
     def clone(self) -> JsResponse:
         if self.bodyUsed:
-            raise JsException("TypeError", _BODY_USED)
+            raise _errors.type_error(_errors.BODY_USED)
         clone = JsResponse(self._body, self._status, self.statusText, self.headers.copy(),
                            self.webSocket)
         clone.url = self.url
