@@ -46,6 +46,9 @@ FLAGS: Final = (
     ),
 )
 
+IMPLIED_FLAGS: Final = frozenset({"python_workers"})
+"""Flags the simulation is by nature: a Python Worker."""
+
 DEFAULT_COMPATIBILITY_DATE: Final = "2026-04-26"
 """Used when the project names none: the date of the workerd release the
 simulator was checked against."""
@@ -64,10 +67,15 @@ class Compat:
         self.date = date
         self.flags = tuple(flags)
         self._on = {f.name for f in FLAGS if f.date <= date}
+        self.unmodelled: tuple[str, ...] = ()
+        """Flags of the list the simulator does not model: they change nothing
+        it models (``python_workers``, say), and the run's header lists them."""
         for flag in self.flags:
             row = next((f for f in FLAGS if flag in (f.name, f.disable)), None)
             if row is None:
-                continue  # flags the simulator does not model change nothing it models
+                if flag not in IMPLIED_FLAGS:
+                    self.unmodelled += (flag,)
+                continue
             if flag == row.name:
                 self._on.add(row.name)
             else:

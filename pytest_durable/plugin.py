@@ -155,17 +155,23 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     mode = config.getoption("durable_clock") or config.getini("durable_clock")
     path = _named_config(config) or find_config(config.rootpath, stop=config.rootpath)
     environment = config.getoption("durable_env") or config.getini("durable_environment")
+    unmodelled: tuple[str, ...] = ()
     if path is None:
         where = "nearest wrangler config of each test"
         date = "per config"
     else:
         where = str(path)
         try:
-            date = load_config(path, environment or None).compatibility_date or Compat().date
-        except ConfigError as exc:
-            date = f"unreadable ({exc})"
+            config_file = load_config(path, environment or None)
+            date = config_file.compatibility_date or Compat().date
+            unmodelled = Compat(date, config_file.compatibility_flags).unmodelled
+        except (ConfigError, ValueError) as exc:
+            date, unmodelled = f"unreadable ({exc})", ()
     env = f", environment {environment}" if environment else ""
-    return [f"durable: config {where}{env}, compatibility_date {date}, clock {mode}"]
+    line = f"durable: config {where}{env}, compatibility_date {date}, clock {mode}"
+    if unmodelled:
+        line += f"; flags not modelled (no effect here): {', '.join(unmodelled)}"
+    return [line]
 
 
 @pytest.fixture

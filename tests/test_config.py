@@ -692,3 +692,18 @@ def test_a_compatibility_date_in_the_future_is_refused(pytester: pytest.Pytester
             "the runtime refuses a date later than today (*)"
         ]
     )
+
+
+def test_the_header_lists_flags_that_change_nothing_here(pytester: pytest.Pytester) -> None:
+    flags = '["python_workers", "nodejs_compat"]'
+    write_project(pytester, TOML.replace('["python_workers"]', flags))
+
+    result = run(pytester)
+    result.stdout.fnmatch_lines(
+        [
+            literally(
+                f"durable: config {pytester.path}/wrangler.toml, compatibility_date "
+                "2026-04-01, clock fake; flags not modelled (no effect here): nodejs_compat"
+            )
+        ]
+    )
