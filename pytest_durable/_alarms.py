@@ -114,6 +114,7 @@ class AlarmScheduler:
 
     def __init__(self, simulation: Simulation) -> None:
         self._simulation = simulation
+        self._total_runs = 0
         self._states: dict[int, tuple[ObjectHost, _AlarmState]] = {}
         # Armed due times, earliest first; an entry whose state has moved on
         # since is dropped when it reaches the top. Both keep run_until_idle()
@@ -179,6 +180,10 @@ class AlarmScheduler:
 
     def history(self, host: ObjectHost) -> AlarmHistory:
         return self._state(host).history
+
+    def total_runs(self) -> int:
+        """Alarm runs recorded so far, across all objects."""
+        return self._total_runs
 
     def next_due(self) -> float | None:
         """The earliest due time among objects whose handler is not running."""
@@ -268,6 +273,7 @@ class AlarmScheduler:
             # The object was reset while the handler ran and the handler still
             # returned (the JavaScript ctx.abort() does not raise): the run failed.
             error = bound[0].broken
+        self._total_runs += 1
         state.history.runs.append(
             AlarmRun(int(scheduled), int(run_ms), retry_count,
                      "success" if error is None else "exception", error)

@@ -215,6 +215,7 @@ BAD_RESPONSE_STATUS = (
     "Responses may only be constructed with status codes in the range 200 to 599, inclusive."
 )
 WEBSOCKET_RESPONSE_STATUS = "Responses with a WebSocket must have status code 101."
+NULL_BODY_STATUS = "Response with null body status (101, 204, 205, or 304) cannot have a body."
 BODY_USED = (
     "Body has already been used. It can only be used once. Use tee() first if you need to "
     "read it twice."

@@ -47,6 +47,8 @@ async def run_fetch(
             "Incorrect type for Promise: the Promise did not resolve to 'Response'."
         )
     hand_over_websocket(response)
+    if request.method == "HEAD":
+        response._body = None  # a HEAD response carries no body to its caller
     return response
 
 

@@ -265,6 +265,8 @@ class JsResponse(_Body):
                 raise _errors.range_error(_errors.BAD_RESPONSE_STATUS)
         elif status != 101:
             raise _errors.range_error(_errors.WEBSOCKET_RESPONSE_STATUS)
+        if status in (101, 204, 205, 304) and body:
+            raise _errors.type_error(_errors.NULL_BODY_STATUS)
         self._status = status
         self.statusText = status_text or _default_status_text(status)
         self.webSocket = web_socket

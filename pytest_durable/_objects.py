@@ -80,6 +80,11 @@ class Instance:
                 self._cancelled_by_reset.add(task)
                 task.cancel()
 
+    @property
+    def running(self) -> bool:
+        """Whether an event is running in this instance now."""
+        return bool(self._running)
+
     async def unless_reset(self, work: Awaitable[Any]) -> Any:
         """Await ``work`` (in the event's own task); if the object is reset
         meanwhile, the work is cancelled and the reset's error raised."""
@@ -159,6 +164,13 @@ class ObjectHost:
         """Hibernate or evict: drop the live instance. Storage and
         hibernatable sockets stay; sockets accepted the standard way close
         (their clients see 1006). The next event constructs a new instance."""
+        busy = self.instance is not None and (self.instance.running or self.instance.blockers)
+        if busy:
+            raise RuntimeError(
+                f"cannot hibernate the object {self.id.name_or_none or self.id.hex}: an event "
+                "is still running in it, and a busy object does not hibernate; let it finish "
+                "(await the call, or durable_clock.advance()) first"
+            )
         instance, self.instance = self.instance, None
         if instance is not None:
             for ws in instance.standard_sockets:

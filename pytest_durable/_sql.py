@@ -444,6 +444,7 @@ class SqliteStore:
             finally:
                 self._trusted -= 1
         self.savepoint_depth = 0
+        self._kv_table = False  # the rollback may have undone its creation
 
     def savepoint(self, name: str) -> None:
         self.run(f"SAVEPOINT {name}", trusted=True)
@@ -452,6 +453,7 @@ class SqliteStore:
     def release(self, name: str, *, rollback: bool) -> None:
         self.savepoint_depth -= 1
         if rollback:
+            self._kv_table = False  # the rollback may have undone its creation
             self.run(f"ROLLBACK TO {name}", trusted=True)
         self.run(f"RELEASE {name}", trusted=True)
         if self.savepoint_depth == 0:

@@ -81,12 +81,13 @@ class TimeControl:
         await self.advance((target_ms - now) / 1000)
 
     async def run_next_alarm(self) -> int | None:
-        """Move to the next due alarm and run it; returns the time it ran at,
-        or None when no alarm is pending.
+        """Move to the next due alarm and run it to its end; returns the time
+        it ran at, or None when no alarm is pending.
 
-        An alarm set while its object's handler runs is queued behind that
-        run, so when only such alarms are left, the running handlers are let
-        finish first (the clock moves as far as they wait)."""
+        A handler that awaits a timer is waited for (the clock moves on as
+        far as it waits); an alarm set while its object's handler runs is
+        queued behind that run, so when only such alarms are left, the
+        running handlers are let finish first."""
         self._require_fake("run_next_alarm")
         await self._settle()
         while True:
@@ -97,21 +98,26 @@ class TimeControl:
             if not running:
                 return None
             await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        ran_at = max(due, self._clock.precise_ms())
         await self.advance(max(0.0, (due - self._clock.precise_ms()) / 1000))
-        return int(max(due, self._clock.precise_ms()))
+        running = self._alarms.running_tasks()
+        if running:
+            await asyncio.wait(running)
+        return int(ran_at)
 
     async def run_until_idle(self) -> int:
         """Run alarms until none is pending; returns how many runs it took."""
         self._require_fake("run_until_idle")
-        runs = 0
+        before = self._alarms.total_runs()
         while await self.run_next_alarm() is not None:
-            runs += 1
-            if runs >= MAX_ALARM_RUNS:
+            # A run can start another right after it ends (an alarm set for
+            # "now" in the handler), so count the runs the histories recorded.
+            if self._alarms.total_runs() - before >= MAX_ALARM_RUNS:
                 raise RuntimeError(
                     f"run_until_idle() stopped after {MAX_ALARM_RUNS} alarm runs: an alarm "
                     "keeps setting itself again; use advance() to run a bounded time instead"
                 )
-        return runs
+        return self._alarms.total_runs() - before
 
     def alarm_history(self, stub: Any) -> AlarmHistory:
         """The alarm runs of the object ``stub`` reaches."""

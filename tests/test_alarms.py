@@ -1010,3 +1010,36 @@ async def test_abort_with_retry_alarm_false_stops_the_retry(durable_ns, durable_
     assert history.outcomes == ["exception"]
     assert str(history.runs[0].exception) == "Error: no retry"
     assert history.dropped is False
+
+
+class SleepsInItsAlarm(DurableObject):
+    async def arm(self):
+        await self.ctx.storage.setAlarm(Date.now() + 1_000)
+
+    async def alarm(self):
+        await asyncio.sleep(30)
+        await self.ctx.storage.put("done", Date.now())
+
+    async def done(self):
+        return await self.ctx.storage.get("done")
+
+
+@pytest.mark.durable_object(cls=SleepsInItsAlarm)
+async def test_run_next_alarm_waits_for_the_handler_to_finish(durable_ns, durable_clock):
+    stub = durable_ns.getByName("s")
+    await stub.arm()
+    assert await durable_clock.run_next_alarm() == START_MS + 1_000
+    assert durable_clock.alarm_history(stub).outcomes == ["success"]
+    assert await stub.done() == START_MS + 31_000
+
+
+@pytest.mark.durable_object(cls=SleepsInItsAlarm)
+async def test_a_busy_object_does_not_hibernate(durable_ns, durable_clock, durable_simulation):
+    stub = durable_ns.getByName("s")
+    await stub.arm()
+    await durable_clock.advance(1)  # the alarm handler is now asleep for 30 s
+    with pytest.raises(RuntimeError, match="an event is still running in it"):
+        durable_simulation.hibernate(stub)
+    await durable_clock.advance(30)
+    durable_simulation.hibernate(stub)
+    assert await stub.done() == START_MS + 31_000

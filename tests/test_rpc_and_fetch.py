@@ -519,3 +519,21 @@ async def test_requests_and_responses_over_rpc_are_not_modelled(durable_ns):
         await durable_ns.getByName("m").request()
     with pytest.raises(NotImplementedError, match="passing a Request or Response over RPC"):
         await durable_ns.getByName("m").take(Request("https://example.com/"))
+
+
+class Statuses(DurableObject):
+    async def fetch(self, request):
+        if request.url.endswith("/204"):
+            return Response("body!", status=204)
+        return Response("hello")
+
+
+@pytest.mark.durable_object(cls=Statuses)
+async def test_null_body_statuses_and_head_requests(durable_ns):
+    stub = durable_ns.getByName("s")
+    # workerd http.c++: a null-body status refuses a non-empty body.
+    with pytest.raises(OSError, match=r"Response with null body status \(101, 204, 205, or 304\)"):
+        await stub.fetch("https://example.com/204")
+    head = await stub.fetch("https://example.com/", method="HEAD")
+    assert head.status == 200
+    assert await head.text() == ""  # a HEAD response carries no body to its caller

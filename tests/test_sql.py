@@ -14,6 +14,7 @@ SQLite-backed object, ``inmem_sql.json`` from a KV-backed one); those marked
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import sqlite3
 import textwrap
@@ -1045,3 +1046,29 @@ def test_durable_sqlite_dir_keeps_the_database(pytester: pytest.Pytester) -> Non
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT text FROM notes").fetchall() == [("first",), ("second",)]
     db.close()
+
+
+class FirstWriteRolledBack(DurableObject):
+    async def first_kv_write_in_a_failed_transaction(self):
+        async def closure(txn):
+            await txn.put("k", 1)
+            raise ValueError("nope")
+
+        with contextlib.suppress(ValueError):
+            await self.ctx.storage.transaction(closure)
+        first = await self.ctx.storage.get("k")
+
+        def sync_write():
+            self.ctx.storage.kv.put("j", 2)
+            raise ValueError("nope")
+
+        with contextlib.suppress(ValueError):
+            self.ctx.storage.transactionSync(sync_write)
+        return [first, self.ctx.storage.kv.get("j"), dict(await self.ctx.storage.list())]
+
+
+@pytest.mark.durable_object(cls=FirstWriteRolledBack, sqlite=True)
+async def test_a_rolled_back_first_kv_write_leaves_kv_usable(durable_ns):
+    # The rollback undoes the creation of _cf_KV too; reads find nothing, not an error.
+    stub = durable_ns.getByName("x")
+    assert await stub.first_kv_write_in_a_failed_transaction() == [None, None, {}]
