@@ -151,7 +151,12 @@ class Simulation:
     def wait_until(self, promise: Any) -> None:
         awaitable = awaitable_of(promise)
         if awaitable is not None:
-            self._wait_until.append(asyncio.ensure_future(awaitable))
+            self.track(asyncio.ensure_future(awaitable))
+
+    def track(self, task: asyncio.Future[Any]) -> None:
+        """Background work of the simulated code, cancelled when it ends."""
+        self._wait_until = [t for t in self._wait_until if not t.done()]
+        self._wait_until.append(task)
 
     def host_of(self, stub: Any) -> ObjectHost:
         """The object a stub (as Python code holds it) reaches."""

@@ -518,6 +518,11 @@ def _dispatch_listeners(ws: WebSocket, kind: str, props: dict[str, Any]) -> None
                 task = asyncio.ensure_future(result)
                 if ws.peer is not None and ws.peer.client is not None:
                     ws.peer.client.track(task)
+                from ._simulation import active_simulation
+
+                simulation = active_simulation()
+                if simulation is not None:  # cancelled with the test's other pending work
+                    simulation.track(task)
 
 
 def _unsigned_short(value: Any) -> int:
