@@ -42,7 +42,7 @@ FLAGS: Final = (
     ),
     CompatFlag(
         "web_socket_auto_reply_to_close", "web_socket_manual_reply_to_close", "2026-04-07",
-        "the runtime answers a Close frame itself",
+        "the runtime answers a Close frame itself (sockets accepted with accept())",
     ),
 )
 

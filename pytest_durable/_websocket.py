@@ -254,7 +254,11 @@ class WebSocket(HostObject):
                 self.receive_from_peer(item)
 
     def _closed_by_peer(self, code: int, reason: str) -> None:
-        if self.compat["web_socket_auto_reply_to_close"]:
+        # The runtime's own reply (web_socket_auto_reply_to_close) is for
+        # sockets accepted with accept(): a hibernatable socket's handler sees
+        # CLOSING and must answer itself, on every date (oracle: a probe on
+        # workerd 2026-04-26, compatibility dates 2026-01-01 and 2026-04-26).
+        if self.compat["web_socket_auto_reply_to_close"] and self.mode == "standard":
             self._reply_to_close(code, reason)
         if self.mode == "hibernatable" and self.manager is not None:
             self.manager.on_close(self, code, reason, True)
@@ -265,7 +269,7 @@ class WebSocket(HostObject):
 
     def _reply_to_close(self, code: int | None, reason: str) -> None:
         """The runtime's own reply to a close frame: the same code and reason,
-        sent before the close event runs, so the handler sees CLOSED."""
+        sent before the close event runs, so the listener sees CLOSED."""
         if self.closed_outgoing or self.disconnected:
             return
         self.closed_outgoing = True
@@ -454,6 +458,12 @@ class HibernationManager:
                 if final and ws in self.sockets:
                     self.sockets.remove(ws)
                     self.tags.pop(id(ws), None)
+                if final and not ws.closed_outgoing and not ws.disconnected:
+                    # The handler did not answer the close frame: the runtime
+                    # drops the connection, and the client sees 1006 (oracle).
+                    ws.disconnected = True
+                    if ws.peer is not None and ws.peer.client is not None:
+                        ws.peer.client.deliver_close(1006, "")
 
         task = asyncio.ensure_future(run())
         self._tasks.append(task)

@@ -711,8 +711,12 @@ async def test_a_close_frame_reaches_web_socket_close(durable_ns):
 
     ws.handlers.webSocketClose.assert_called_once_with(ANY, 4000, "bye", True)
     # During webSocketClose the socket is still listed (reference 6.3), then it leaves.
-    assert await room.last_close() == [4000, "bye", True, CLOSED, 1]
+    # oracle: a probe on workerd 2026-04-26 (Miniflare 4.20260426.0) under compatibility
+    # dates 2026-01-01 and 2026-04-26: a handler that does not answer sees readyState 2
+    # and the client gets {"code": 1006, "reason": "", "wasClean": false}.
+    assert await room.last_close() == [4000, "bye", True, CLOSING, 1]
     assert await room.count() == 0
+    assert (ws.close_code, ws.close_reason) == (1006, "")
 
 
 async def test_an_empty_close_frame_arrives_as_1005(durable_ns):
@@ -721,7 +725,8 @@ async def test_an_empty_close_frame_arrives_as_1005(durable_ns):
     await ws.close()
 
     ws.handlers.webSocketClose.assert_called_once_with(ANY, 1005, "", True)
-    assert (ws.close_code, ws.close_reason) == (1005, "")
+    # Room does not answer the close frame: the runtime drops the connection (oracle).
+    assert (ws.close_code, ws.close_reason) == (1006, "")
 
 
 async def test_a_dropped_connection_arrives_as_1006(durable_ns):
@@ -760,7 +765,8 @@ async def test_missing_handlers_drop_their_events(durable_simulation):
     ws.handlers.assert_nothing_called()
     assert ws.handlers.errors == []
     assert ws.messages == []
-    assert (ws.close_code, ws.close_reason) == (1000, "bye")
+    # Nothing answered the close frame: the client sees the connection dropped (oracle).
+    assert (ws.close_code, ws.close_reason) == (1006, "")
     assert await stub.count() == 0
 
 
@@ -824,20 +830,22 @@ def test_an_unchecked_handler_error_is_reported_at_teardown(pytester):
 # -- the closing handshake by compatibility date (reference 6.6) ------------------------
 
 
-async def test_the_runtime_answers_a_close_frame_from_2026_04_07(durable_ns):
+async def test_a_hibernatable_socket_gets_no_automatic_reply_even_after_2026_04_07(durable_ns):
     room = durable_ns.getByName("r")
     ws = await connect(room)
 
     await ws.close(4000, "bye")
 
-    # The reply carries the same code and reason (workerd web-socket.c++, the
-    # read loop's reply under web_socket_auto_reply_to_close), and the
-    # handler sees CLOSED (reference 6.6).
-    assert (ws.close_code, ws.close_reason) == (4000, "bye")
-    assert (await room.last_close())[3] == CLOSED
+    # web_socket_auto_reply_to_close is on (the default date, 2026-04-26, is after
+    # 2026-04-07), but it applies to sockets accepted with accept() only.
+    # oracle: a probe on workerd 2026-04-26 (Miniflare 4.20260426.0) under compatibility
+    # dates 2026-01-01 and 2026-04-26: a handler that does not answer sees readyState 2
+    # and the client gets {"code": 1006, "reason": "", "wasClean": false}.
+    assert (ws.close_code, ws.close_reason) == (1006, "")
+    assert (await room.last_close())[3] == CLOSING
 
 
-async def test_before_2026_04_07_the_handler_must_answer_a_close_frame():
+async def test_before_2026_04_07_too_the_handler_must_answer_a_close_frame():
     simulation = Simulation(compat=Compat("2026-01-01"))
     simulation.add_namespace("ROOM", Room)
     simulation.add_namespace("POLITE", Polite)
@@ -853,7 +861,8 @@ async def test_before_2026_04_07_the_handler_must_answer_a_close_frame():
         assert (await room.last_close())[3] == CLOSING
         assert (await polite_room.last_close())[3] == CLOSING
 
-    assert (silent.closed, silent.close_code) == (False, None)
+    # oracle (the probe above, compatibility date 2026-01-01): unanswered, the client sees 1006.
+    assert (silent.closed, silent.close_code) == (True, 1006)
     assert (polite.close_code, polite.close_reason) == (4000, "bye")
 
 
@@ -868,7 +877,7 @@ async def test_the_manual_reply_flag_keeps_the_old_handshake():
 
         assert (await room.last_close())[3] == CLOSING
 
-    assert ws.close_code is None
+    assert ws.close_code == 1006
 
 
 # -- protocol pings and hibernation (reference 6.7, 8.1) --------------------------------
