@@ -354,11 +354,18 @@ def _clone(value: Any, seen: dict[int, Any]) -> Any:
     elif isinstance(value, JsErrorValue):
         result = JsErrorValue(value.name, value.message)
     else:
-        raise _errors.js_error(
-            "DataCloneError", _errors.DATA_CLONE.format(what=to_js_string(value))
-        )
+        raise _errors.js_error("DataCloneError", _errors.DATA_CLONE.format(what=_clone_name(value)))
     seen[id(value)] = result
     return result
+
+
+def _clone_name(value: Any) -> str:
+    """How V8's serializer names a value it cannot clone. A Python object
+    that crossed as a PyProxy is a JavaScript Proxy of a plain object, which
+    V8 names ``#<Object>`` (checked with V8's structuredClone in Node)."""
+    if isinstance(value, PyProxy) and not callable(value.obj):
+        return "#<Object>"
+    return to_js_string(value)
 
 
 # -- serialized size -------------------------------------------------------------

@@ -302,8 +302,9 @@ async def test_rpc_uncloneable_argument_is_a_data_clone_error(stub: Any, sent: A
         await stub.echo(sent)
 
     assert raised.value.name == "DataCloneError"
-    assert str(raised.value).startswith("DataCloneError: ")
-    assert str(raised.value).endswith(" could not be cloned.")
+    # A Python object crosses as a JavaScript Proxy of a plain object, which V8's
+    # serializer names #<Object> (checked: structuredClone(new Proxy({}, {})) in Node).
+    assert str(raised.value) == "DataCloneError: #<Object> could not be cloned."
 
 
 @pytest.mark.parametrize("name", list(UNCLONEABLE))
@@ -384,8 +385,7 @@ async def test_storage_refuses_awaitables(stub: Any, kind: str, message: str) ->
 async def test_storage_refuses_uncloneable_values(stub: Any, name: str) -> None:
     error = await stub.store_error(name)
 
-    assert error.startswith("JsException DataCloneError: ")
-    assert error.endswith(" could not be cloned.")
+    assert error == "JsException DataCloneError: #<Object> could not be cloned."
 
 
 async def test_storage_refused_value_leaves_the_old_one(stub: Any) -> None:
