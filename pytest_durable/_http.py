@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from . import _errors
 from ._errors import JsException, NotModelled
 from ._js import NULL, UNDEFINED, HostObject, JsArray, JsArrayBuffer, JsMap, JsObject, JsUint8Array
-from ._pyodide import JsPromise, JsProxy
+from ._pyodide import JsPromise, JsProxy, to_js_implicit
 
 __all__ = ["FetchResponse", "JsHeaders", "JsRequest", "JsResponse", "Request", "Response"]
 
@@ -485,9 +485,8 @@ class Response(FetchResponse):
         elif body is not None and not isinstance(body, (str, bytes)):
             raise TypeError(f"Unsupported type in Response: {type(body).__name__}")
         options = self._create_options(status, status_text, headers, web_socket)
-        js_response = JsResponse.construct(
-            _to_js_value(_js_body(body)), JsObject({k: _to_js_value(v) for k, v in options.items()})
-        )
+        init = JsObject({k: to_js_implicit(v) for k, v in options.items()})
+        js_response = JsResponse.construct(to_js_implicit(_js_body(body)), init)
         super().__init__(js_response.url, JsProxy(js_response))
 
     def __repr__(self) -> str:
@@ -527,7 +526,7 @@ class Response(FetchResponse):
         elif not options["headers"]._js.has("content-type"):
             options["headers"]._js.set("content-type", "application/json")
         js_response = JsResponse.construct(
-            _json.dumps(data), JsObject({k: _to_js_value(v) for k, v in options.items()})
+            _json.dumps(data), JsObject({k: to_js_implicit(v) for k, v in options.items()})
         )
         return Response(JsProxy(js_response))
 
@@ -553,12 +552,6 @@ class Response(FetchResponse):
                         headers=JsProxy(self._js.headers.copy()))
 
 
-def _to_js_value(value: Any) -> Any:
-    from ._pyodide import to_js_implicit
-
-    return to_js_implicit(value)
-
-
 class Request:
     """``workers.Request``."""
 
@@ -575,8 +568,8 @@ class Request:
         body = other_options.pop("body", None)
         if body is not None:
             other_options["body"] = _js_body(body)
-        source = input._js_request._js if isinstance(input, Request) else _to_js_value(input)
-        init = JsObject({k: _to_js_value(v) for k, v in other_options.items()})
+        source = input._js_request._js if isinstance(input, Request) else to_js_implicit(input)
+        init = JsObject({k: to_js_implicit(v) for k, v in other_options.items()})
         self._js_request = JsProxy(JsRequest.construct(source, init))
 
     @property

@@ -1,8 +1,9 @@
 """``import workers``: the Python Workers SDK as Durable Object code uses it.
 
 Names the SDK exports but the simulator does not model (``Blob``, ``File``,
-``FormData``, ``WorkflowEntrypoint``, ``patch_env``,
-``import_from_javascript``) raise ``NotImplementedError`` when used.
+``FormData``, ``WorkflowEntrypoint``, ``patch_env``, ``import_from_javascript``,
+and the module-level ``env``, ``waitUntil`` and ``wait_until``) raise
+``NotModelled`` (a ``NotImplementedError``) when used.
 """
 
 from __future__ import annotations
