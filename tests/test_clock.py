@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import glob
 import textwrap
 import time
 
 import js
 import pytest
 from js import Date
+from pytester_helpers import literally, run
 from workers import DurableObject
 
 from pytest_durable import DurableEventLoop, Simulation, TimeControl
@@ -414,18 +414,9 @@ async def test_mode(durable_clock):
 """
 
 
-def literally(line: str) -> str:
-    """An fnmatch pattern that matches exactly ``line``."""
-    return glob.escape(line)
-
-
 def make_project(pytester: pytest.Pytester, ini: str = "", **files: str) -> None:
     pytester.makeini(INI.format(extra=ini))
     pytester.makepyfile(**{name: textwrap.dedent(text) for name, text in files.items()})
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,11 @@ on ``load_config`` directly."""
 
 from __future__ import annotations
 
-import glob
 import textwrap
 from pathlib import Path
 
 import pytest
+from pytester_helpers import literally, run
 
 from pytest_durable._compat import DEFAULT_COMPATIBILITY_DATE, FLAGS
 from pytest_durable._config import ConfigError, load_config
@@ -27,6 +27,7 @@ filterwarnings = error
 ENTRY = """
 from js import Date
 from workers import DurableObject, Response, WorkerEntrypoint
+
 
 
 class Counter(DurableObject):
@@ -118,15 +119,6 @@ def write_project(
     pytester.path.joinpath(name).write_text(textwrap.dedent(config), encoding="utf-8")
     pytester.mkdir("src")
     pytester.path.joinpath("src", "entry.py").write_text(ENTRY, encoding="utf-8")
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
-
-
-def literally(line: str) -> str:
-    """An fnmatch pattern that matches exactly ``line``."""
-    return glob.escape(line)
 
 
 def assert_one_error(result: pytest.RunResult, message: str) -> None:

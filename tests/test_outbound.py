@@ -5,7 +5,6 @@ or aims it at a loopback server of its own."""
 from __future__ import annotations
 
 import asyncio
-import glob
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +14,7 @@ import httpx
 import pytest
 import respx
 from pyodide.http import pyfetch
+from pytester_helpers import literally
 from workers import DurableObject, Response, WorkerEntrypoint, fetch
 
 from pytest_durable import JsException, OutboundFetchBlocked, Simulation
@@ -107,11 +107,6 @@ def worker(durable_simulation: Simulation) -> None:
 @pytest.fixture
 def proxy(durable_ns):
     return durable_ns.getByName("p")
-
-
-def literally(line: str) -> str:
-    """An fnmatch pattern that matches exactly ``line``."""
-    return glob.escape(line)
 
 
 # -- blocked by default -------------------------------------------------------------

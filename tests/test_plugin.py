@@ -4,15 +4,16 @@ module by name, so every run gets a fresh interpreter)."""
 
 from __future__ import annotations
 
-import glob
 import textwrap
 
 import pytest
+from pytester_helpers import literally, run
 
 from pytest_durable.plugin import MARKER_KEYWORDS
 
 ENTRY = """
 from workers import DurableObject
+
 
 
 class Counter(DurableObject):
@@ -86,15 +87,6 @@ def write_project(
     pytester.path.joinpath(name).write_text(textwrap.dedent(config), encoding="utf-8")
     pytester.mkdir("src")
     pytester.path.joinpath("src", "entry.py").write_text(ENTRY, encoding="utf-8")
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
-
-
-def literally(line: str) -> str:
-    """An fnmatch pattern that matches exactly ``line``."""
-    return glob.escape(line)
 
 
 def assert_one_error(result: pytest.RunResult, message: str) -> None:

@@ -3,13 +3,13 @@ RPC methods) and ``durable_client`` (httpx)."""
 
 from __future__ import annotations
 
-import glob
 import json
 from typing import ClassVar
 
 import pytest
 from js import WebSocketPair
 from pyodide.http import AbortError
+from pytester_helpers import literally
 from workers import DurableObject, Response, WorkerEntrypoint
 
 from pytest_durable import JsException, Simulation
@@ -269,11 +269,6 @@ asyncio_mode = auto
 asyncio_default_fixture_loop_scope = function
 filterwarnings = error
 """
-
-
-def literally(line: str) -> str:
-    """An fnmatch pattern that matches exactly ``line``."""
-    return glob.escape(line)
 
 
 def write_project(pytester: pytest.Pytester, entry: str, date: str, flags: str = "") -> None:
